@@ -1,0 +1,60 @@
+"""Asset checks on every ingest partition: nothing lost, nothing doubled."""
+
+
+from datetime import date
+
+import dagster as dg
+
+from c2c_assets.defs.ingest.partitions import scrape_dates
+from c2c_assets.defs.resources import C2cResource
+from c2c_assets.ingest.summary import markdown_table
+
+
+@dg.asset_check(
+    asset="posts",
+    additional_deps=["quarantine"],
+    partitions_def=scrape_dates,
+    blocking=True,
+    description="For every dump of the date: accepted posts + quarantined lines == non-blank lines in the dump.",
+)
+def lines_accounted_for(context: dg.AssetCheckExecutionContext, c2c: C2cResource) -> dg.AssetCheckResult:
+    from c2c_assets.ingest.invariants import line_accounts
+
+    accounts = line_accounts(c2c.paths(), c2c.inbox_path(), date.fromisoformat(context.partition_key))
+    rows = [[a.dump, a.lines, a.accepted, a.quarantined, "ok" if a.balanced else "MISMATCH"] for a in accounts]
+    return dg.AssetCheckResult(
+        passed=bool(accounts) and all(a.balanced for a in accounts),
+        metadata={"dumps": dg.MetadataValue.md(markdown_table(["dump", "lines", "accepted", "quarantined", ""], rows))},
+    )
+
+
+@dg.asset_check(asset="posts", partitions_def=scrape_dates, blocking=True, description="post_id is unique in the partition.")
+def post_id_unique(context: dg.AssetCheckExecutionContext, c2c: C2cResource) -> dg.AssetCheckResult:
+    from c2c_assets.ingest.invariants import duplicate_post_ids
+
+    duplicates = duplicate_post_ids(c2c.paths(), date.fromisoformat(context.partition_key))
+    return dg.AssetCheckResult(
+        passed=not duplicates,
+        metadata={"duplicates": dg.MetadataValue.md(markdown_table(["post_id", "rows"], [list(d) for d in duplicates]))},
+    )
+
+
+@dg.asset_check(
+    asset="post_images",
+    additional_deps=["posts"],
+    partitions_def=scrape_dates,
+    blocking=True,
+    description="Every photo reference of every post has exactly one post_images row, at positions 0..n-1.",
+)
+def one_row_per_image_reference(context: dg.AssetCheckExecutionContext, c2c: C2cResource) -> dg.AssetCheckResult:
+    from c2c_assets.ingest.invariants import image_row_mismatches
+
+    bad = image_row_mismatches(c2c.paths(), date.fromisoformat(context.partition_key))
+    return dg.AssetCheckResult(
+        passed=not bad,
+        metadata={
+            "mismatches": dg.MetadataValue.md(
+                markdown_table(["post_id", "references", "rows", "positions"], [list(b) for b in bad])
+            )
+        },
+    )

@@ -1,0 +1,75 @@
+"""Human summaries of an ingest run: Markdown for the Dagster UI, plain dicts for the CLI."""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from c2c_assets.ingest.pipeline import IngestSummary
+
+
+def summary_dict(summary: IngestSummary) -> dict[str, Any]:
+    return {
+        "scrape_date": summary.scrape_date.isoformat(),
+        "seconds": round(summary.seconds, 3),
+        "dumps": [
+            {
+                "dump": d.dump,
+                "lines": d.lines,
+                "accepted": d.accepted,
+                "quarantined": dict(d.quarantined),
+                "images_ok": d.images_ok,
+                "images_rejected": dict(d.images_rejected),
+                "flags": dict(d.flags),
+            }
+            for d in summary.dumps
+        ],
+    }
+
+
+def _escape(value: object, limit: int = 80) -> str:
+    text = "" if value is None else str(value)
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_table(header: list[str], rows: list[list[object]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_escape(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def dumps_markdown(summary: IngestSummary) -> str:
+    rows = [
+        [d.dump, d.lines, d.accepted, d.n_quarantined, d.images_ok, sum(d.images_rejected.values())]
+        for d in summary.dumps
+    ]
+    return markdown_table(["dump", "lines", "accepted", "quarantined", "images ok", "images rejected"], rows)
+
+
+def counts_markdown(counts: Counter[str], label: str) -> str:
+    if not counts:
+        return f"no {label}"
+    return markdown_table(["reason", "count"], [[k, v] for k, v in counts.most_common()])
+
+
+def preview_markdown(path: Path, columns: list[str], n: int = 10) -> str:
+    table = pq.ParquetFile(path).read_row_group(0, columns=columns) if pq.ParquetFile(path).num_row_groups else None
+    if table is None or not table.num_rows:
+        return "(empty)"
+    rows = table.slice(0, n).to_pylist()
+    return markdown_table(columns, [[row[c] for c in columns] for row in rows])
+
+
+def thumbnails_markdown(home_root: Path, images_path: Path, n: int = 8) -> str:
+    """A few thumbnails inline (base64): Dagster has no image metadata type."""
+    table = pq.read_table(images_path, columns=["post_id", "status", "thumb_path"], filters=[("status", "=", "ok")])
+    cells = []
+    for row in table.slice(0, n).to_pylist():
+        data = (home_root / row["thumb_path"]).read_bytes()
+        cells.append(f'<img src="data:image/jpeg;base64,{base64.b64encode(data).decode()}" width="96" title="{row["post_id"]}"/>')
+    return " ".join(cells) or "no stored images"

@@ -1,0 +1,135 @@
+"""Partitioned Parquet in hive layout, written atomically.
+
+A partition is one file, ``lake/<asset>/<key>=<value>/.../part-0.parquet``. Writers stream
+into a hidden temporary file beside it and ``os.replace`` it into place, so a reader (DuckDB
+globbing ``*.parquet``) sees the old partition or the new one, never a half-written mix.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+PART_NAME = "part-0.parquet"
+_TMP_SUFFIX = ".tmp"
+
+
+def partition_dir(lake: Path, asset: str, keys: Mapping[str, str]) -> Path:
+    folder = lake / asset
+    for name, value in keys.items():
+        if not value or "/" in value or value.startswith("."):
+            raise ValueError(f"bad partition value {value!r} for {name!r}")
+        folder = folder / f"{name}={value}"
+    return folder
+
+
+def partition_file(lake: Path, asset: str, keys: Mapping[str, str]) -> Path:
+    return partition_dir(lake, asset, keys) / PART_NAME
+
+
+def asset_glob(lake: Path, asset: str, depth: int = 1) -> str:
+    """The glob DuckDB reads for every partition of ``asset`` (``depth`` partition levels)."""
+    return str(lake / asset / "/".join(["*"] * depth) / "*.parquet")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete temporary files that crashed writers left behind (their process is gone)."""
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for candidate in folder.glob(f".*{_TMP_SUFFIX}"):
+        try:
+            pid = int(candidate.name.split(".")[-2].split("-")[0])
+        except (IndexError, ValueError):
+            continue
+        if not _pid_alive(pid):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
+
+
+class AtomicParquetWriter:
+    """Stream record batches into a partition; ``commit`` publishes it, ``abort`` leaves the old one."""
+
+    def __init__(self, path: Path, schema: pa.Schema, *, compression: str = "zstd") -> None:
+        self.path = path
+        self.schema = schema
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path.parent)
+        self._tmp = path.parent / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}"
+        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._tmp, schema, compression=compression)
+        self.rows = 0
+
+    def write_rows(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.write_table(pa.Table.from_pylist(rows, schema=self.schema))
+
+    def write_table(self, table: pa.Table) -> None:
+        assert self._writer is not None, "writer already closed"
+        if table.num_rows:
+            self._writer.write_table(table.cast(self.schema) if table.schema != self.schema else table)
+            self.rows += table.num_rows
+
+    @property
+    def temporary_path(self) -> Path:
+        return self._tmp
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def commit(self) -> Path:
+        self.close()
+        with open(self._tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(self._tmp, self.path)
+        _fsync_dir(self.path.parent)
+        return self.path
+
+    def abort(self) -> None:
+        self.close()
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> AtomicParquetWriter:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_partition(lake: Path, asset: str, keys: Mapping[str, str], table: pa.Table) -> Path:
+    with AtomicParquetWriter(partition_file(lake, asset, keys), table.schema) as writer:
+        writer.write_table(table)
+    return writer.path
+
+
+def iter_batches(path: Path, columns: list[str] | None = None, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
+    yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns)

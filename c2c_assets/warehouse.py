@@ -1,0 +1,107 @@
+"""``warehouse.duckdb``: SQL views over the Parquet lake.
+
+The database holds no data of its own, only views (and empty typed tables that stand in for an
+asset with no partition yet), so it can be deleted and rebuilt at any time with ``refresh_views``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from c2c_assets.home import C2cHome
+from c2c_assets.ingest import schema
+from c2c_assets.lake import asset_glob
+
+
+@dataclass(frozen=True)
+class LakeTable:
+    """An asset's partitions in the lake, seen as one raw view named ``view``."""
+
+    view: str
+    asset: str
+    schema: pa.Schema
+    depth: int = 1  # partition levels: date, or date and encoder
+
+
+LAKE_TABLES: list[LakeTable] = [
+    LakeTable("posts_all", "posts", schema.POSTS),
+    LakeTable("quarantine", "quarantine", schema.QUARANTINE),
+    LakeTable("post_images_all", "post_images", schema.POST_IMAGES),
+]
+
+# Views over the raw ones. A listing scraped on several dates is one post: the latest scrape wins.
+DERIVED_VIEWS: dict[str, str] = {
+    "posts": """
+        SELECT * FROM posts_all
+        QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY scrape_date DESC, line_number DESC) = 1
+    """,
+    "post_images": """
+        SELECT i.* FROM post_images_all AS i
+        SEMI JOIN posts AS p ON i.post_id = p.post_id AND i.scrape_date = p.scrape_date
+    """,
+}
+
+_LOCK_WAIT_S = 60.0
+
+
+def register_lake_table(table: LakeTable, derived: dict[str, str] | None = None) -> None:
+    """Later domains (embeddings, clusters...) add their views here."""
+    if all(t.view != table.view for t in LAKE_TABLES):
+        LAKE_TABLES.append(table)
+    DERIVED_VIEWS.update(derived or {})
+
+
+@contextmanager
+def connect(home: C2cHome, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, waiting while another process holds its write lock."""
+    deadline = time.monotonic() + _LOCK_WAIT_S
+    while True:
+        try:
+            connection = duckdb.connect(str(home.warehouse), read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def _quote(path: str) -> str:
+    return "'" + path.replace("'", "''") + "'"
+
+
+def refresh_views(home: C2cHome) -> list[str]:
+    """(Re)create every view; an asset without partitions gets an empty view of the right columns."""
+    home.ensure()
+    created = []
+    with connect(home) as db:
+        for table in LAKE_TABLES:
+            pattern = asset_glob(home.lake, table.asset, table.depth)
+            if any(Path(home.lake / table.asset).glob("/".join(["*"] * table.depth) + "/*.parquet")):
+                source = f"read_parquet({_quote(pattern)}, union_by_name = true, hive_partitioning = false)"
+            else:
+                empty = table.schema.empty_table()  # noqa: F841 - read by DuckDB's replacement scan
+                db.execute(f"CREATE OR REPLACE TABLE _empty_{table.view} AS SELECT * FROM empty")
+                source = f"_empty_{table.view}"
+            db.execute(f"CREATE OR REPLACE VIEW {table.view} AS SELECT * FROM {source}")
+            created.append(table.view)
+        for name, sql in DERIVED_VIEWS.items():
+            db.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+            created.append(name)
+    return created
+
+
+def query(home: C2cHome, sql: str, parameters: list[object] | None = None) -> list[tuple]:
+    """Run a read-only query with bound parameters."""
+    with connect(home, read_only=True) as db:
+        return db.execute(sql, parameters or []).fetchall()
