@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -93,14 +94,16 @@ def read_local_image(dump_dir: Path, ref: object, max_bytes: int) -> bytes:
         raise ImageRejected(NOT_AN_IMAGE, f"{ref!r:.200} is a folder") from None
     except OSError as error:
         raise ImageRejected(UNREADABLE_FILE, f"cannot open {ref!r:.200}: {error.strerror}") from None
-    with os.fdopen(fd, "rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size > max_bytes:
-            raise ImageRejected(TOO_LARGE, f"{size} bytes, over the limit of {max_bytes}")
-        try:
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageRejected(NOT_AN_IMAGE, f"{ref!r:.200} is not a regular file")
+        if info.st_size > max_bytes:
+            raise ImageRejected(TOO_LARGE, f"{info.st_size} bytes, over the limit of {max_bytes}")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
             data = handle.read(max_bytes + 1)
-        except IsADirectoryError:
-            raise ImageRejected(NOT_AN_IMAGE, f"{ref!r:.200} is a folder") from None
+    finally:
+        os.close(fd)
     if len(data) > max_bytes:
         raise ImageRejected(TOO_LARGE, f"over the limit of {max_bytes} bytes")
     if not data:
