@@ -93,8 +93,9 @@ def sample(
 
 def _summary_table(summaries: list[dict[str, Any]]) -> Table:
     table = Table(title="ingest", show_lines=False)
-    for column in ("dump", "lines", "accepted", "quarantined", "images ok", "images rejected"):
-        table.add_column(column, justify="left" if column == "dump" else "right")
+    table.add_column("dump", no_wrap=True)
+    for column in ("lines", "accepted", "quarantined", "images ok", "images rejected"):
+        table.add_column(column, justify="right")
     for day in summaries:
         for dump in day["dumps"]:
             table.add_row(

@@ -135,6 +135,7 @@ class ImageStore:
         self.home_root = home_root
         self.root = home_root / "images"
         self.settings = settings or ImageSettings()
+        self._folders: set[Path] = set()
 
     def _paths(self, sha: str) -> tuple[Path, Path]:
         folder = self.root / sha[:2]
@@ -157,17 +158,26 @@ class ImageStore:
                 return StoredImage(sha, width, height, self._relative(full_path), self._relative(thumb_path), len(data))
             except OSError:
                 pass  # a damaged stored copy is rebuilt below
-        image = self._decode(data)
-        full_path.parent.mkdir(parents=True, exist_ok=True)
+        image, already_normal = self._decode(data)
+        if full_path.parent not in self._folders:  # metadata calls are slow on overlay filesystems
+            full_path.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(full_path.parent)
         if max(image.size) > settings.max_side:
             image.thumbnail((settings.max_side, settings.max_side), Image.Resampling.LANCZOS)
+            already_normal = False
         thumb = image.copy()
-        thumb.thumbnail((settings.thumb_side, settings.thumb_side), Image.Resampling.BILINEAR)
-        _save_atomically(image, full_path, settings.jpeg_quality)
+        # reducing_gap=1 box-reduces first, then filters: thumbnails at a third of the cost, no visible loss.
+        thumb.thumbnail((settings.thumb_side, settings.thumb_side), Image.Resampling.BILINEAR, reducing_gap=1.0)
+        if already_normal:
+            # An upright RGB JPEG of acceptable size is kept byte for byte: re-encoding would only lose quality and time.
+            _write_atomically(data, full_path)
+        else:
+            _save_atomically(image, full_path, settings.jpeg_quality)
         _save_atomically(thumb, thumb_path, 85)
         return StoredImage(sha, image.width, image.height, self._relative(full_path), self._relative(thumb_path), len(data))
 
-    def _decode(self, data: bytes) -> Image.Image:
+    def _decode(self, data: bytes) -> tuple[Image.Image, bool]:
+        """The decoded RGB image, and whether ``data`` already is its normalized JPEG form."""
         settings = self.settings
         try:
             with warnings.catch_warnings():
@@ -185,14 +195,26 @@ class ImageStore:
         if width <= 0 or height <= 0 or width * height > settings.max_pixels:
             raise ImageRejected(TOO_MANY_PIXELS, f"{width}x{height} is over the limit of {settings.max_pixels} pixels")
         try:
+            orientation = image.getexif().get(0x0112, 1)
             if image.format == "JPEG":
                 # Decode at a reduced scale straight away when the stored copy will be smaller anyway.
                 image.draft("RGB", (settings.max_side, settings.max_side))
             image.load()
-            image = ImageOps.exif_transpose(image) or image
-            return to_rgb(image)
+            already_normal = image.format == "JPEG" and image.mode == "RGB" and orientation == 1 and image.size == (width, height)
+            if orientation != 1:  # exif_transpose copies the image even when there is nothing to turn
+                image = ImageOps.exif_transpose(image) or image
+            return to_rgb(image), already_normal
         except Exception as error:  # truncated streams raise OSError, bad EXIF SyntaxError/ValueError...
             raise ImageRejected(CORRUPT_IMAGE, f"cannot decode: {error}") from None
+
+
+def _write_atomically(data: bytes, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _save_atomically(image: Image.Image, path: Path, quality: int) -> None:

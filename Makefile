@@ -1,0 +1,40 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is optional.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+export C2C_HOME ?= $(CURDIR)/.c2c
+export DAGSTER_HOME ?= $(C2C_HOME)/dagster
+# Tests and benchmarks never reach a model hub; nothing here downloads weights.
+export HF_HUB_OFFLINE := 1
+
+.PHONY: demo test dev check bench install clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+demo: install
+	$(BIN)/c2c demo
+
+test: install
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
+
+dev: install
+	@mkdir -p $(DAGSTER_HOME)
+	@test -f $(DAGSTER_HOME)/dagster.yaml || cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dg dev --host 127.0.0.1
+
+check: install
+	$(BIN)/dg check defs
+
+bench: install
+	$(BIN)/python bench/ingest_bench.py
+
+clean:
+	rm -rf $(C2C_HOME)
