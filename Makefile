@@ -12,11 +12,13 @@ export HF_HUB_OFFLINE := 1
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml NO_DEPS.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# These pin old torch/numpy releases that break the stack; their code works with ours (see NO_DEPS.txt).
+	$(BIN)/python -m pip install --quiet --no-deps -r NO_DEPS.txt
 	@touch $@
 
 demo: install

@@ -213,6 +213,149 @@ def ingest(
         raise typer.Exit(code=1)
 
 
+encoders_app = typer.Typer(help="List and register encoders (the `encoders` partition dimension).", no_args_is_help=True)
+app.add_typer(encoders_app, name="encoders")
+
+
+@encoders_app.command("list")
+def encoders_list(home: HomeOption = None) -> None:
+    """Built-in and registered encoder configs, and which are partitions of the Dagster instance."""
+    from c2c_assets.encoders import encoder_configs
+
+    paths = _home(home)
+    registered = set(dagster_instance(paths).get_dynamic_partitions("encoders"))
+    table = Table("name", "family", "options", "partition", "description")
+    for name, config in sorted(encoder_configs(paths.root).items()):
+        options = ", ".join(f"{k}={v}" for k, v in sorted(config.options.items()))
+        table.add_row(name, config.family, options, "yes" if name in registered else "", config.description)
+    console.print(table)
+
+
+def _parse_options(pairs: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise _fail(f"--option takes KEY=VALUE, got {pair!r}")
+        try:
+            options[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            options[key] = raw
+    return options
+
+
+@encoders_app.command("add")
+def encoders_add(
+    name: Annotated[str, typer.Argument(help="Partition key for the new encoder, e.g. clip-l14.")],
+    family: Annotated[Optional[str], typer.Option(help="default, vit, clip, imagebind or openflamingo (not needed for a built-in name).")] = None,
+    option: Annotated[Optional[list[str]], typer.Option("--option", "-o", help="KEY=VALUE (JSON values), repeatable.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Register an encoder: save its config (unless built in) and add its `encoders` partition."""
+    from c2c_assets.encoders import BUILTIN, EncoderConfig, EncoderError, save_config
+
+    paths = _home(home)
+    if name not in BUILTIN:
+        if family is None:
+            raise _fail(f"{name!r} is not a built-in encoder: give --family (and --option KEY=VALUE as needed)")
+        try:
+            save_config(EncoderConfig(name, family, _parse_options(option or [])), paths.root)
+        except EncoderError as error:
+            raise _fail(str(error)) from None
+    instance = dagster_instance(paths)
+    if not instance.has_dynamic_partition("encoders", name):
+        instance.add_dynamic_partitions("encoders", [name])
+    console.print(f"encoder {name!r} registered; embed its dates with: c2c embed --encoder {name}")
+
+
+def _lake_dates(paths: C2cHome) -> list[date]:
+    return sorted(date.fromisoformat(p.parent.name.split("=", 1)[1]) for p in paths.lake.glob("posts/date=*/part-0.parquet"))
+
+
+def run_embed(paths: C2cHome, encoder: str, dates: list[date], settings: dict[str, Any]) -> dict[str, str]:
+    """Materialize post_embeddings (+ its check) for each date in-process, with a progress bar."""
+    import dagster as dg
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from c2c_assets.defs.embeddings.assets import post_embeddings
+    from c2c_assets.defs.embeddings.checks import vectors_valid
+    from c2c_assets.defs.resources import C2cResource
+    from c2c_assets.progress import listen
+
+    instance = dagster_instance(paths)
+    if not instance.has_dynamic_partition("encoders", encoder):
+        instance.add_dynamic_partitions("encoders", [encoder])
+    failures: dict[str, str] = {}
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(task: str, done: int, total: int) -> None:
+            if task not in tasks:
+                tasks[task] = bar.add_task(task, total=total)
+            bar.update(tasks[task], completed=done, total=total)
+
+        with listen(update):
+            for day in dates:
+                key = dg.MultiPartitionKey({"date": day.isoformat(), "encoder": encoder})
+                result = dg.materialize(
+                    [post_embeddings, vectors_valid],
+                    partition_key=key,
+                    resources={"c2c": C2cResource(home=str(paths.root))},
+                    instance=instance,
+                    raise_on_error=False,
+                    tags={"c2c/launched_by": "cli"},
+                    run_config={
+                        "ops": {"post_embeddings": {"config": settings}},
+                        "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+                    },
+                )
+                if not result.success:
+                    failures[day.isoformat()] = _failure_message(result)
+                    continue
+                for event in result.get_asset_materialization_events():
+                    meta = event.materialization.metadata
+                    console.print(
+                        f"{encoder} {day}: {meta['embedded'].value} embedded, {meta['carried_over'].value} unchanged, "
+                        f"{meta['not_embeddable'].value} not embeddable ({meta['posts_per_second'].value} posts/s)"
+                    )
+                for evaluation in result.get_asset_check_evaluations():
+                    if not evaluation.passed:
+                        failures[day.isoformat()] = f"check {evaluation.check_name} failed"
+    return failures
+
+
+@app.command()
+def embed(
+    encoder: Annotated[str, typer.Option("--encoder", "-e", help="Encoder name (see `c2c encoders list`).")] = "default",
+    day: Annotated[Optional[str], typer.Option("--date", help="Only this scrape date (YYYY-MM-DD); default: every ingested date.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    batch_size: Annotated[int, typer.Option(help="Photos/texts per model call.")] = 32,
+    precision: Annotated[str, typer.Option(help="auto, fp32, fp16 or bf16 (the last two on CUDA).")] = "auto",
+    home: HomeOption = None,
+) -> None:
+    """Embed ingested posts with an encoder through the post_embeddings asset (incremental)."""
+    from c2c_assets.encoders import encoder_configs
+
+    paths = _home(home)
+    if encoder not in encoder_configs(paths.root):
+        raise _fail(f"unknown encoder {encoder!r}; see `c2c encoders list`")
+    available = _lake_dates(paths)
+    try:
+        dates = [date.fromisoformat(day)] if day else available
+    except ValueError:
+        raise _fail(f"--date should be YYYY-MM-DD, got {day!r}") from None
+    missing = [d for d in dates if d not in available]
+    if missing or not dates:
+        raise _fail(f"no ingested posts for {', '.join(map(str, missing)) or 'any date'}: run `c2c ingest` first")
+    settings = {"device": device, "batch_size": batch_size, "precision": precision}
+    failures = run_embed(paths, encoder, dates, settings)
+    for key, message in failures.items():
+        err.print(f"[bold red]{key} failed:[/] {message}")
+    if failures:
+        raise typer.Exit(code=1)
+
+
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="A read-only SQL query over the warehouse views.")],
@@ -257,10 +400,18 @@ def demo(
     dates = sorted({d.scrape_date for d in find_dumps(paths.inbox)})
     summaries, failures = run_ingest(paths, paths.inbox, dates)
     console.print(_summary_table(summaries))
+    failures.update(run_embed(paths, "default", [d for d in dates if d.isoformat() not in failures], {}))
     from c2c_assets.warehouse import query
 
-    counts = query(paths, "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM quarantine), (SELECT count(*) FROM post_images WHERE status = 'ok')")[0]
-    console.print(f"\n[bold]made[/]: {counts[0]} current posts, {counts[1]} quarantined lines, {counts[2]} stored photos")
+    counts = query(
+        paths,
+        "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM quarantine), "
+        "(SELECT count(*) FROM post_images WHERE status = 'ok'), (SELECT count(*) FROM embeddings WHERE encoder = 'default')",
+    )[0]
+    console.print(
+        f"\n[bold]made[/]: {counts[0]} current posts, {counts[1]} quarantined lines, {counts[2]} stored photos, "
+        f"{counts[3]} default-encoder vectors"
+    )
     console.print(f"  lake (Parquet):   {paths.lake}")
     console.print(f"  photos:           {paths.images}")
     console.print(f"  warehouse (SQL):  {paths.warehouse}   e.g. c2c sql \"SELECT title, price_usd FROM posts LIMIT 5\"")

@@ -7,7 +7,7 @@ asset with no partition yet), so it can be deleted and rebuilt at any time with 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +51,14 @@ DERIVED_VIEWS: dict[str, str] = {
 _LOCK_WAIT_S = 60.0
 
 
+
+def _dynamic_views() -> dict[str, Callable[[C2cHome], str]]:
+    """Views whose SQL depends on what the lake holds now (one branch per encoder): name -> builder."""
+    from c2c_assets.embeddings import embeddings_view
+
+    return {"embeddings": embeddings_view}
+
+
 def register_lake_table(table: LakeTable, derived: dict[str, str] | None = None) -> None:
     """Later domains (embeddings, clusters...) add their views here."""
     if all(t.view != table.view for t in LAKE_TABLES):
@@ -76,7 +84,7 @@ def connect(home: C2cHome, *, read_only: bool = False) -> Iterator[duckdb.DuckDB
         connection.close()
 
 
-def _quote(path: str) -> str:
+def quote(path: str) -> str:
     return "'" + path.replace("'", "''") + "'"
 
 
@@ -88,7 +96,7 @@ def refresh_views(home: C2cHome) -> list[str]:
         for table in LAKE_TABLES:
             pattern = asset_glob(home.lake, table.asset, table.depth)
             if any(Path(home.lake / table.asset).glob("/".join(["*"] * table.depth) + "/*.parquet")):
-                source = f"read_parquet({_quote(pattern)}, union_by_name = true, hive_partitioning = false)"
+                source = f"read_parquet({quote(pattern)}, union_by_name = true, hive_partitioning = false)"
             else:
                 empty = table.schema.empty_table()  # noqa: F841 - read by DuckDB's replacement scan
                 db.execute(f"CREATE OR REPLACE TABLE _empty_{table.view} AS SELECT * FROM empty")
@@ -97,6 +105,9 @@ def refresh_views(home: C2cHome) -> list[str]:
             created.append(table.view)
         for name, sql in DERIVED_VIEWS.items():
             db.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+            created.append(name)
+        for name, build in _dynamic_views().items():
+            db.execute(f"CREATE OR REPLACE VIEW {name} AS {build(home)}")
             created.append(name)
     return created
 

@@ -7,12 +7,15 @@ configs are listed here, tiny random ones included for tests.
 from __future__ import annotations
 
 import importlib
+import json
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from c2c_assets.encoders.base import Encoder, EncoderError, PostInput, PostVectors, RuntimeSettings
 
-__all__ = ["Encoder", "EncoderConfig", "EncoderError", "PostInput", "PostVectors", "RuntimeSettings", "BUILTIN", "create_encoder", "FAMILIES"]
+__all__ = ["Encoder", "EncoderConfig", "EncoderError", "PostInput", "PostVectors", "RuntimeSettings", "BUILTIN", "create_encoder", "encoder_configs", "save_config", "FAMILIES"]
 
 FAMILIES = ("default", "vit", "clip", "imagebind", "openflamingo")
 
@@ -42,11 +45,45 @@ BUILTIN: dict[str, EncoderConfig] = {
 }
 
 
-def create_encoder(config: EncoderConfig | str, runtime: RuntimeSettings | None = None) -> Encoder:
+def _user_configs_file(home: Path | None) -> Path:
+    from c2c_assets.home import C2cHome
+
+    return C2cHome.from_env(home).root / "encoders.json"
+
+
+def encoder_configs(home: Path | None = None) -> dict[str, EncoderConfig]:
+    """Built-in configs plus those registered under ``C2C_HOME/encoders.json`` (``c2c encoders add``)."""
+    configs = dict(BUILTIN)
+    path = _user_configs_file(home)
+    if path.exists():
+        for name, raw in json.loads(path.read_text()).items():
+            configs[name] = EncoderConfig(name, raw["family"], raw.get("options", {}), raw.get("description", ""))
+    return configs
+
+
+def save_config(config: EncoderConfig, home: Path | None = None) -> None:
+    """Register a named config (a family plus options) so partitions can refer to it by name."""
+    if config.family not in FAMILIES:
+        raise EncoderError(f"unknown encoder family {config.family!r}; families: {', '.join(FAMILIES)}")
+    if config.name in BUILTIN:
+        raise EncoderError(f"{config.name!r} is a built-in encoder; choose another name")
+    if not config.name or not all(c.isalnum() or c in "-_." for c in config.name):
+        raise EncoderError(f"encoder names use letters, digits, '-', '_' and '.', got {config.name!r}")
+    path = _user_configs_file(home)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    current = json.loads(path.read_text()) if path.exists() else {}
+    current[config.name] = {"family": config.family, "options": config.options, "description": config.description}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(current, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
+def create_encoder(config: EncoderConfig | str, runtime: RuntimeSettings | None = None, home: Path | None = None) -> Encoder:
     if isinstance(config, str):
-        if config not in BUILTIN:
-            raise EncoderError(f"unknown encoder {config!r}; known: {', '.join(sorted(BUILTIN))}")
-        config = BUILTIN[config]
+        configs = encoder_configs(home)
+        if config not in configs:
+            raise EncoderError(f"unknown encoder {config!r}; known: {', '.join(sorted(configs))}")
+        config = configs[config]
     if config.family not in FAMILIES:
         raise EncoderError(f"unknown encoder family {config.family!r}; families: {', '.join(FAMILIES)}")
     module = importlib.import_module(f"{__name__}.{config.family}")

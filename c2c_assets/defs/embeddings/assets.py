@@ -1,0 +1,70 @@
+"""Embedding assets: every post of a scrape date, embedded by one encoder, in the `gpu` pool."""
+
+from datetime import date
+
+import dagster as dg
+
+from c2c_assets.defs.embeddings.partitions import date_encoder
+from c2c_assets.defs.resources import C2cResource
+
+OWNER = "team:c2c-ml"
+
+
+class EmbedConfig(dg.Config):
+    """How to run the encoder; none of it changes the vectors beyond floating-point noise."""
+
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    batch_size: int = 32
+    precision: str = "auto"  # auto = bf16/fp16 on CUDA, fp32 on CPU
+    num_workers: int = 2  # DataLoader processes decoding photos
+
+
+_BY_DATE = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
+
+
+@dg.asset(
+    partitions_def=date_encoder,
+    deps=[dg.AssetDep("posts", partition_mapping=_BY_DATE), dg.AssetDep("post_images", partition_mapping=_BY_DATE)],
+    pool="gpu",
+    group_name="embeddings",
+    kinds={"pytorch", "parquet"},
+    owners=[OWNER],
+    description="One unit vector per post of a scrape date, per encoder (`date` x `encoder` partitions), plus "
+    "per-modality vectors where the encoder has them. Incremental: posts whose content_hash and the encoder "
+    "fingerprint are unchanged keep their vectors. DuckDB view `embeddings`.",
+)
+def post_embeddings(context: dg.AssetExecutionContext, config: EmbedConfig, c2c: C2cResource) -> dg.MaterializeResult:
+    from c2c_assets.embeddings import embed_date
+    from c2c_assets.encoders import RuntimeSettings, create_encoder
+    from c2c_assets.progress import reporter
+    from c2c_assets.warehouse import refresh_views
+
+    keys = context.partition_key.keys_by_dimension
+    home = c2c.paths()
+    runtime = RuntimeSettings(config.device, config.batch_size, config.precision, config.num_workers)
+    encoder = create_encoder(keys["encoder"], runtime, home=home.root)
+    scrape_date = date.fromisoformat(keys["date"])
+    summary = embed_date(
+        home, scrape_date, encoder, progress=reporter(f"embed {keys['encoder']} {keys['date']}", context.log.info), log=context.log.info
+    )
+    refresh_views(home)
+    rate = summary.embedded / summary.seconds if summary.seconds else 0.0
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": summary.embedded + summary.carried_over,
+            "embedded": summary.embedded,
+            "carried_over": summary.carried_over,
+            "not_embeddable": dg.MetadataValue.int(summary.not_embeddable),
+            "posts_per_second": round(rate, 1),
+            "encoder": dg.MetadataValue.json(encoder.describe()),
+            "fingerprint": summary.fingerprint,
+            "path": dg.MetadataValue.path(str(summary.path)),
+        }
+    )
+
+
+embed_job = dg.define_asset_job(
+    "embed_job",
+    selection=dg.AssetSelection.assets(post_embeddings),
+    description="Embed one scrape date with one encoder.",
+)

@@ -1,0 +1,40 @@
+"""Checks on every embedding partition: one finite unit vector of the declared width per current post."""
+
+from datetime import date
+
+import dagster as dg
+
+from c2c_assets.defs.embeddings.assets import post_embeddings
+from c2c_assets.defs.embeddings.partitions import date_encoder
+from c2c_assets.defs.resources import C2cResource
+
+
+@dg.asset_check(
+    asset=post_embeddings,
+    partitions_def=date_encoder,
+    blocking=True,
+    description="Exactly one vector per post of the date that the encoder can embed (photo-only encoders: posts "
+    "with a photo); all finite, unit norm, of the encoder's declared width.",
+)
+def vectors_valid(context: dg.AssetCheckExecutionContext, c2c: C2cResource) -> dg.AssetCheckResult:
+    from c2c_assets.embeddings import check_partition, expected_post_ids
+    from c2c_assets.encoders import create_encoder
+
+    keys = context.partition_key.keys_by_dimension
+    home = c2c.paths()
+    encoder = create_encoder(keys["encoder"], home=home.root)
+    scrape_date = date.fromisoformat(keys["date"])
+    problems = check_partition(home, scrape_date, encoder.name, encoder.width, expected_post_ids(home, scrape_date, encoder.modalities))
+    return dg.AssetCheckResult(
+        passed=problems.ok,
+        metadata={
+            "rows": problems.rows,
+            "expected": problems.expected,
+            "missing": dg.MetadataValue.json(problems.missing),
+            "extra": dg.MetadataValue.json(problems.extra),
+            "duplicates": dg.MetadataValue.json(problems.duplicates),
+            "wrong_width": problems.wrong_width,
+            "non_finite": problems.non_finite,
+            "not_unit_norm": problems.not_unit,
+        },
+    )
