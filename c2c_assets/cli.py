@@ -357,6 +357,83 @@ def embed(
 
 
 @app.command()
+def index(
+    encoder: Annotated[str, typer.Option("--encoder", "-e", help="Encoder whose current vectors to index.")] = "default",
+    memory_budget_gb: Annotated[float, typer.Option(help="Above it, IVF-PQ with re-ranking replaces HNSW.")] = 8.0,
+    home: HomeOption = None,
+) -> None:
+    """Build (replace) the FAISS indexes of an encoder through the faiss_index asset."""
+    import dagster as dg
+
+    from c2c_assets.defs.resources import C2cResource
+    from c2c_assets.defs.search.assets import faiss_index
+
+    paths = _home(home)
+    instance = dagster_instance(paths)
+    if not instance.has_dynamic_partition("encoders", encoder):
+        raise _fail(f"encoder {encoder!r} has no embeddings yet: run `c2c embed --encoder {encoder}` first")
+    with console.status(f"building {encoder} indexes..."):
+        result = dg.materialize(
+            [faiss_index],
+            partition_key=encoder,
+            resources={"c2c": C2cResource(home=str(paths.root))},
+            instance=instance,
+            raise_on_error=False,
+            run_config={
+                "ops": {"faiss_index": {"config": {"memory_budget_gb": memory_budget_gb}}},
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            },
+        )
+    if not result.success:
+        raise _fail(_failure_message(result))
+    [event] = result.get_asset_materialization_events()
+    console.print(event.materialization.metadata["indexes"].value)
+
+
+@app.command()
+def search(
+    query: Annotated[Optional[str], typer.Argument(help="Text query, e.g. \"headlight assembly\".")] = None,
+    encoder: Annotated[str, typer.Option("--encoder", "-e")] = "default",
+    k: Annotated[int, typer.Option("-k", help="Number of results.")] = 10,
+    image: Annotated[Optional[Path], typer.Option("--image", help="Search by photo.")] = None,
+    audio: Annotated[Optional[Path], typer.Option("--audio", help="Search by sound (imagebind).")] = None,
+    like: Annotated[Optional[str], typer.Option("--like", help="Posts like this post_id.")] = None,
+    source: Annotated[Optional[str], typer.Option(help="Only this marketplace.")] = None,
+    min_price: Annotated[Optional[float], typer.Option(help="Minimum price, USD.")] = None,
+    max_price: Annotated[Optional[float], typer.Option(help="Maximum price, USD.")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Only posts scraped on or after YYYY-MM-DD.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+    html: Annotated[Optional[Path], typer.Option("--html", help="Also write an HTML gallery with thumbnails here.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Search posts by text, photo, sound or example post, with filters."""
+    from c2c_assets.search.service import Filters, SearchError
+    from c2c_assets.search.service import search as run_search
+
+    paths = C2cHome.from_env(home)
+    try:
+        filters = Filters(source, min_price, max_price, date.fromisoformat(since) if since else None)
+    except ValueError:
+        raise _fail(f"--since should be YYYY-MM-DD, got {since!r}") from None
+    try:
+        hits = run_search(paths, encoder, k, filters, text=query, image=image, audio=audio, like=like)
+    except SearchError as error:
+        raise _fail(str(error)) from None
+    if html is not None:
+        from c2c_assets.search.gallery import write_gallery
+
+        write_gallery(html, paths, hits, title=query or str(image or audio or like))
+    if as_json:
+        print(json.dumps([hit.as_dict() for hit in hits], indent=2))
+        return
+    table = Table("score", "post_id", "title", "price", "source", title=f"{len(hits)} results ({encoder})")
+    for hit in hits:
+        price = "" if hit.price_usd is None else f"${hit.price_usd:,.0f}"
+        table.add_row(f"{hit.score:.3f}", hit.post_id, hit.title, price, hit.source)
+    console.print(table)
+
+
+@app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="A read-only SQL query over the warehouse views.")],
     home: HomeOption = None,

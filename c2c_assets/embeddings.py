@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -279,3 +279,44 @@ def embeddings_view(home: C2cHome) -> str:
     ]
     return " UNION ALL ".join(selects)
 
+
+
+def current_vector_files(home: C2cHome, encoder: str) -> list[Path]:
+    return sorted(home.lake.glob(f"{ASSET}/date=*/encoder={encoder}/part-0.parquet"))
+
+
+def iter_current_vectors(
+    home: C2cHome, encoder: str, column: str = "vector", batch_rows: int = 65_536
+) -> Iterator[tuple[list[str], np.ndarray]]:
+    """Stream ``(post_ids, float32 matrix)`` batches of the current vector of every current post.
+
+    "Current" means the embedding made from the post's latest scrape (the ``posts`` view's row):
+    older scrapes of a changed listing are stale and never come back. Read in batches, so a
+    million vectors never sit in memory twice. Row order is unspecified (sort if you need one).
+    """
+    import duckdb
+
+    from c2c_assets.warehouse import quote
+
+    files = current_vector_files(home, encoder)
+    if not files:
+        return
+    posts = [p for p in sorted(home.lake.glob("posts/date=*/part-0.parquet"))]
+    file_list = "[" + ", ".join(quote(str(f)) for f in files) + "]"
+    post_list = "[" + ", ".join(quote(str(f)) for f in posts) + "]"
+    sql = f"""
+        WITH latest AS (
+            SELECT post_id, scrape_date FROM read_parquet({post_list})
+            QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY scrape_date DESC, line_number DESC) = 1
+        )
+        SELECT e.post_id, e.{column} FROM read_parquet({file_list}) AS e
+        JOIN latest AS l ON e.post_id = l.post_id AND e.scrape_date = l.scrape_date
+        WHERE e.{column} IS NOT NULL
+    """
+    with duckdb.connect() as db:
+        reader = db.execute(sql).to_arrow_reader(batch_rows)
+        for batch in reader:
+            ids = batch.column(0).to_pylist()
+            # DuckDB hands FLOAT[n] back as a variable list: the width is the flat length over the rows.
+            matrix = batch.column(1).flatten().to_numpy(zero_copy_only=False).reshape(len(ids), -1)
+            yield ids, np.ascontiguousarray(matrix, dtype=np.float32)

@@ -1,0 +1,180 @@
+"""FAISS indexes over an encoder's current vectors: chosen by size and memory, tuned for recall.
+
+Layout: ``indexes/<encoder>/<side>/<build-id>/{index.faiss, ids.parquet, meta.json}`` and a
+``CURRENT`` file naming the live build. A new build is written beside the old one and ``CURRENT`` is
+switched with ``os.replace``: a search sees the old index or the new one, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from c2c_assets.home import C2cHome
+
+# Below this many vectors exact search is fast enough (a few ms per query) and needs no tuning.
+EXACT_BELOW = 50_000
+TARGET_RECALL = 0.95
+K = 10
+
+
+@dataclass(frozen=True)
+class IndexPlan:
+    kind: str  # "flat" (exact), "hnsw", or "ivf" (IVF-SQ8 with exact re-ranking)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def choose_plan(n: int, dim: int, memory_budget_bytes: int = 8 << 30) -> IndexPlan:
+    """Exact below EXACT_BELOW; HNSW when vectors plus graph fit the budget; else IVF with compressed
+    codes and re-ranking of a shortlist from the full vectors kept on disk-backed memory."""
+    if n < EXACT_BELOW:
+        return IndexPlan("flat")
+    hnsw_bytes = n * (dim * 4 + 32 * 2 * 4 + 64)
+    if hnsw_bytes <= memory_budget_bytes:
+        return IndexPlan("hnsw", {"M": 32, "efConstruction": 40, "efSearch": 64})
+    nlist = int(min(65_536, max(1024, 4 * np.sqrt(n))))
+    return IndexPlan("ivf", {"nlist": nlist, "nprobe": 16, "k_factor": 4})
+
+
+def _faiss() -> Any:
+    import faiss
+
+    return faiss
+
+
+def build(vectors: np.ndarray, plan: IndexPlan, threads: int | None = None) -> Any:
+    """Build on the CPU; IVF trains on a GPU when faiss has one (the index is moved back to the CPU)."""
+    faiss = _faiss()
+    if threads:
+        faiss.omp_set_num_threads(threads)
+    n, dim = vectors.shape
+    if plan.kind == "flat":
+        index = faiss.IndexFlatIP(dim)
+    elif plan.kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, plan.params["M"], faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = plan.params["efConstruction"]
+    elif plan.kind == "ivf":
+        # PQ codes in the lists, re-ranked from 8-bit codes: about a quarter of the memory of the vectors.
+        m = next(m for m in (64, 48, 32, 24, 16, 8, 4, 2, 1) if dim % m == 0 and m <= dim // 4 or m == 1)
+        index = faiss.index_factory(dim, f"IVF{plan.params['nlist']},PQ{m},Refine(SQ8)", faiss.METRIC_INNER_PRODUCT)
+        sample = vectors[np.sort(np.random.default_rng(0).choice(n, size=min(n, 64 * plan.params["nlist"]), replace=False))]
+        ivf = faiss.extract_index_ivf(index)
+        if getattr(faiss, "get_num_gpus", lambda: 0)() > 0:
+            # Train the coarse quantizer on the GPU; the index itself stays a CPU index.
+            clustering = faiss.Clustering(dim, plan.params["nlist"])
+            gpu_quantizer = faiss.index_cpu_to_all_gpus(faiss.IndexFlatIP(dim))
+            clustering.train(sample, gpu_quantizer)
+            ivf.quantizer.add(faiss.vector_to_array(clustering.centroids).reshape(-1, dim))
+            ivf.is_trained = False
+        index.train(sample)
+    else:
+        raise ValueError(f"unknown index kind {plan.kind!r}")
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    set_search_params(index, plan)
+    return index
+
+
+def set_search_params(index: Any, plan: IndexPlan) -> None:
+    faiss = _faiss()
+    if plan.kind == "hnsw":
+        index.hnsw.efSearch = plan.params["efSearch"]
+    elif plan.kind == "ivf":
+        faiss.extract_index_ivf(index).nprobe = plan.params["nprobe"]
+        faiss.downcast_index(index).k_factor = plan.params["k_factor"]
+
+
+def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
+    hits = sum(len(set(f[f >= 0]) & set(t)) for f, t in zip(found, truth, strict=True))
+    return hits / truth.size
+
+
+def tune(index: Any, plan: IndexPlan, vectors: np.ndarray, queries: np.ndarray, target: float = TARGET_RECALL) -> tuple[IndexPlan, float]:
+    """Raise efSearch / nprobe until recall@10 against exact search on held-out queries reaches ``target``."""
+    faiss = _faiss()
+    if plan.kind == "flat":
+        return plan, 1.0
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    _, truth = exact.search(queries, K)
+    # Knobs in the order they are raised: the probe width first, then (IVF) the re-ranked shortlist.
+    knobs = [("efSearch", 4096)] if plan.kind == "hnsw" else [("nprobe", plan.params["nlist"]), ("k_factor", 64)]
+    current = plan
+    for knob, limit in knobs:
+        while True:
+            set_search_params(index, current)
+            _, found = index.search(queries, K)
+            recall = recall_at_k(found, truth)
+            if recall >= target:
+                return current, recall
+            if current.params[knob] >= limit:
+                break
+            current = IndexPlan(plan.kind, {**current.params, knob: min(limit, current.params[knob] * 2)})
+    return current, recall
+
+
+@dataclass
+class BuildInfo:
+    encoder: str
+    side: str
+    kind: str
+    params: dict[str, Any]
+    n: int
+    dim: int
+    recall_at_10: float
+    build_seconds: float
+    queries_per_second: float
+    bytes: int
+    built_at: float
+
+
+def queries_per_second(index: Any, queries: np.ndarray, k: int = K) -> float:
+    started = time.perf_counter()
+    index.search(queries, k)
+    return len(queries) / max(time.perf_counter() - started, 1e-9)
+
+
+def side_dir(home: C2cHome, encoder: str, side: str) -> Path:
+    return home.indexes / encoder / side
+
+
+def publish(home: C2cHome, encoder: str, side: str, index: Any, ids: pa.Table, info: BuildInfo) -> Path:
+    """Write a build beside the live one, then switch CURRENT to it atomically; older builds are removed."""
+    faiss = _faiss()
+    folder = side_dir(home, encoder, side)
+    build_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    target = folder / build_id
+    target.mkdir(parents=True)
+    faiss.write_index(index, str(target / "index.faiss"))
+    pq.write_table(ids, target / "ids.parquet")
+    info.bytes = (target / "index.faiss").stat().st_size
+    (target / "meta.json").write_text(json.dumps(asdict(info), indent=2))
+    tmp = folder / f".CURRENT.{uuid.uuid4().hex[:6]}.tmp"
+    tmp.write_text(build_id)
+    os.replace(tmp, folder / "CURRENT")
+    for old in folder.iterdir():
+        # Keep the previous build too: a search that opened it a moment ago may still be reading it.
+        if old.is_dir() and old.name not in (build_id, _previous(folder, build_id)):
+            shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def _previous(folder: Path, current: str) -> str:
+    builds = sorted(p.name for p in folder.iterdir() if p.is_dir() and p.name < current)
+    return builds[-1] if builds else ""
+
+
+def current_build(home: C2cHome, encoder: str, side: str) -> Path | None:
+    pointer = side_dir(home, encoder, side) / "CURRENT"
+    if not pointer.exists():
+        return None
+    return side_dir(home, encoder, side) / pointer.read_text().strip()

@@ -1,0 +1,256 @@
+"""Build an encoder's indexes, and search them by text, photo, sound or example post.
+
+Which index a query uses follows the encoder's spaces: CLIP and ImageBind put text, photos and
+sound in one space, so a text query searches the *image* side (cross-modal); the default encoder's
+towers are separate, so text searches the text side and photos the image side; ``--like`` searches
+post vectors. Filters are applied through DuckDB with bound parameters, and a hit whose post changed
+or vanished since the index was built is never returned.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from c2c_assets.home import C2cHome
+from c2c_assets.search import index as idx
+
+SIDES = {"post": "vector", "text": "text_vector", "image": "image_vector"}
+
+
+class SearchError(ValueError):
+    """A query that cannot be answered, with a message for the person who asked."""
+
+
+def _side_vectors(home: C2cHome, encoder: str, column: str) -> tuple[pa.Table, np.ndarray] | None:
+    """Ids (post_id, content_hash) and vectors of the current posts for one side, or None if absent."""
+    import duckdb
+
+    from c2c_assets.embeddings import current_vector_files
+    from c2c_assets.warehouse import quote
+
+    files = current_vector_files(home, encoder)
+    posts = sorted(home.lake.glob("posts/date=*/part-0.parquet"))
+    if not files or not posts or column not in pq.read_schema(files[0]).names:
+        return None
+    sql = f"""
+        WITH latest AS (
+            SELECT post_id, scrape_date FROM read_parquet([{", ".join(quote(str(p)) for p in posts)}])
+            QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY scrape_date DESC, line_number DESC) = 1
+        )
+        SELECT e.post_id, e.content_hash, e.{column} AS v FROM read_parquet([{", ".join(quote(str(f)) for f in files)}]) AS e
+        JOIN latest AS l ON e.post_id = l.post_id AND e.scrape_date = l.scrape_date
+        WHERE e.{column} IS NOT NULL ORDER BY e.post_id
+    """
+    with duckdb.connect() as db:
+        table = db.execute(sql).to_arrow_table()
+    if not table.num_rows:
+        return None
+    flat = table.column("v").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    vectors = np.ascontiguousarray(flat.reshape(table.num_rows, -1), dtype=np.float32)
+    return table.select(["post_id", "content_hash"]), vectors
+
+
+def held_out_queries(vectors: np.ndarray, n: int = 500, seed: int = 0) -> np.ndarray:
+    """Tuning queries that are not in the index: normalized midpoints of random pairs of vectors."""
+    rng = np.random.default_rng(seed)
+    pairs = rng.integers(0, len(vectors), size=(min(n, max(len(vectors), 1)), 2))
+    queries = vectors[pairs[:, 0]] + vectors[pairs[:, 1]]
+    norms = np.linalg.norm(queries, axis=1, keepdims=True)
+    return np.ascontiguousarray(queries / np.where(norms > 0, norms, 1), dtype=np.float32)
+
+
+def build_indexes(
+    home: C2cHome, encoder: str, memory_budget_bytes: int = 8 << 30, log: Callable[[str], None] = lambda _: None
+) -> list[idx.BuildInfo]:
+    """One index per side the encoder has (post, text, image), published atomically."""
+    infos = []
+    for side, column in SIDES.items():
+        loaded = _side_vectors(home, encoder, column)
+        if loaded is None:
+            continue
+        ids, vectors = loaded
+        plan = idx.choose_plan(*vectors.shape, memory_budget_bytes)
+        started = time.perf_counter()
+        index = idx.build(vectors, plan)
+        queries = held_out_queries(vectors)
+        plan, recall = idx.tune(index, plan, vectors, queries)
+        seconds = time.perf_counter() - started
+        qps = idx.queries_per_second(index, queries)
+        info = idx.BuildInfo(encoder, side, plan.kind, plan.params, len(vectors), vectors.shape[1], recall, seconds, qps, 0, time.time())
+        idx.publish(home, encoder, side, index, ids, info)
+        log(f"{encoder}/{side}: {plan.kind} {plan.params} over {len(vectors)} vectors, recall@10 {recall:.3f}, {qps:,.0f} q/s")
+        infos.append(info)
+    return infos
+
+
+@dataclass(frozen=True)
+class Filters:
+    source: str | None = None
+    min_price: float | None = None
+    max_price: float | None = None
+    since: date | None = None  # scraped on or after
+
+    def sql(self) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if self.source is not None:
+            clauses.append("p.source = ?")
+            params.append(self.source)
+        if self.min_price is not None:
+            clauses.append("p.price_usd >= ?")
+            params.append(self.min_price)
+        if self.max_price is not None:
+            clauses.append("p.price_usd <= ?")
+            params.append(self.max_price)
+        if self.since is not None:
+            clauses.append("p.scrape_date >= ?")
+            params.append(self.since)
+        return (" AND " + " AND ".join(clauses) if clauses else ""), params
+
+
+@dataclass(frozen=True)
+class Hit:
+    post_id: str
+    score: float
+    title: str
+    price_usd: float | None
+    source: str
+    url: str | None
+    thumb_path: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"post_id": self.post_id, "score": round(self.score, 6), "title": self.title, "price_usd": self.price_usd, "source": self.source}
+
+
+class LoadedIndex:
+    def __init__(self, build_dir: Path) -> None:
+        import faiss
+
+        self.build_dir = build_dir
+        self.meta = json.loads((build_dir / "meta.json").read_text())
+        self.index = faiss.read_index(str(build_dir / "index.faiss"))
+        idx.set_search_params(self.index, idx.IndexPlan(self.meta["kind"], self.meta["params"]))
+        ids = pq.read_table(build_dir / "ids.parquet")
+        self.post_ids = ids.column("post_id").to_pylist()
+        self.content_hashes = ids.column("content_hash").to_pylist()
+
+    def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        k = min(k, self.index.ntotal)
+        if self.meta["kind"] == "hnsw":
+            self.index.hnsw.efSearch = max(self.meta["params"]["efSearch"], k)
+        return self.index.search(np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32), k)
+
+
+def load_index(home: C2cHome, encoder: str, side: str) -> LoadedIndex:
+    build_dir = idx.current_build(home, encoder, side)
+    if build_dir is None:
+        raise SearchError(f"no {side} index for encoder {encoder!r}: materialize faiss_index for it (c2c index --encoder {encoder})")
+    return LoadedIndex(build_dir)
+
+
+def _query_side(family: str, kind: str) -> str:
+    """Which index answers a query of ``kind`` (text, image, audio, like) for an encoder family."""
+    table = {
+        "default": {"text": "text", "image": "image", "like": "post"},
+        "clip": {"text": "image", "image": "image", "like": "post"},
+        "imagebind": {"text": "image", "image": "image", "audio": "image", "like": "post"},
+        "vit": {"image": "post", "like": "post"},
+        "openflamingo": {"text": "post", "like": "post"},
+    }
+    side = table.get(family, {}).get(kind)
+    if side is None:
+        raise SearchError(f"{family} encoders cannot answer {kind} queries")
+    return side
+
+
+def query_vector(home: C2cHome, encoder_name: str, *, text: str | None = None, image: Path | None = None,
+                 audio: Path | None = None, like: str | None = None) -> tuple[str, np.ndarray]:
+    """The side to search and the unit query vector, or a SearchError saying what is wrong."""
+    from c2c_assets.encoders import EncoderError, create_encoder, encoder_configs
+
+    given = [name for name, value in (("text", text), ("image", image), ("audio", audio), ("like", like)) if value is not None]
+    if len(given) != 1:
+        raise SearchError("give exactly one query: text, --image, --audio or --like")
+    configs = encoder_configs(home.root)
+    if encoder_name not in configs:
+        raise SearchError(f"unknown encoder {encoder_name!r}; known: {', '.join(sorted(configs))}")
+    kind = given[0]
+    side = _query_side(configs[encoder_name].family, kind)
+    if kind == "like":
+        loaded = load_index(home, encoder_name, "post")
+        if like not in loaded.post_ids:
+            raise SearchError(f"unknown post {like!r} (not in the {encoder_name} index)")
+        vector = loaded.index.reconstruct(loaded.post_ids.index(like)) if loaded.meta["kind"] != "ivf" else _stored_vector(home, encoder_name, like)
+        return side, np.asarray(vector, dtype=np.float32)
+    if kind == "text" and not text.strip():
+        raise SearchError("the text query is empty")
+    for label, path in (("image", image), ("audio", audio)):
+        if kind == label and not Path(path).is_file():
+            raise SearchError(f"cannot read {label} file {path}")
+    try:
+        encoder = create_encoder(encoder_name, home=home.root)
+        if kind == "text":
+            vector = encoder.embed_texts([text])[0]
+        elif kind == "image":
+            from PIL import Image, UnidentifiedImageError
+
+            try:
+                with Image.open(image) as probe:
+                    probe.verify()
+            except (UnidentifiedImageError, OSError) as error:
+                raise SearchError(f"cannot read image {image}: {error}") from None
+            vector = encoder.embed_images([image])[0]
+        else:
+            vector = encoder.embed_audio([audio])[0]
+    except EncoderError as error:
+        raise SearchError(str(error)) from None
+    return side, np.asarray(vector, dtype=np.float32)
+
+
+def _stored_vector(home: C2cHome, encoder: str, post_id: str) -> np.ndarray:
+    from c2c_assets.embeddings import iter_current_vectors
+
+    for ids, matrix in iter_current_vectors(home, encoder):
+        if post_id in ids:
+            return matrix[ids.index(post_id)]
+    raise SearchError(f"unknown post {post_id!r}")
+
+
+def search(home: C2cHome, encoder: str, k: int = 10, filters: Filters | None = None, **query: Any) -> list[Hit]:
+    """The k best current posts for one query, filtered; scores are cosine similarities."""
+    from c2c_assets.warehouse import connect
+
+    if k < 1:
+        raise SearchError("k must be at least 1")
+    side, vector = query_vector(home, encoder, **query)
+    loaded = load_index(home, encoder, side)
+    where, params = (filters or Filters()).sql()
+    exclude = query.get("like")
+    wanted = k * 4 + 1
+    while True:
+        scores, positions = loaded.search(vector, wanted)
+        candidates = [(loaded.post_ids[p], loaded.content_hashes[p], float(s)) for p, s in zip(positions[0], scores[0], strict=True) if p >= 0]
+        candidates = [c for c in candidates if c[0] != exclude]
+        with connect(home, read_only=True) as db:
+            db.execute("CREATE TEMP TABLE candidates (post_id VARCHAR, content_hash VARCHAR, score DOUBLE)")
+            db.executemany("INSERT INTO candidates VALUES (?, ?, ?)", candidates)
+            rows = db.execute(
+                "SELECT p.post_id, c.score, p.title, p.price_usd, p.source, p.url, "
+                "(SELECT thumb_path FROM post_images i WHERE i.post_id = p.post_id AND i.status = 'ok' ORDER BY position LIMIT 1) "
+                # The content hash must still match: a post that changed since the index was built is stale.
+                f"FROM candidates c JOIN posts p ON p.post_id = c.post_id AND p.content_hash = c.content_hash WHERE true{where} "
+                "ORDER BY c.score DESC LIMIT ?",
+                [*params, k],
+            ).fetchall()
+        if len(rows) >= k or wanted >= loaded.index.ntotal:
+            return [Hit(*row) for row in rows]
+        wanted = min(wanted * 4, loaded.index.ntotal)

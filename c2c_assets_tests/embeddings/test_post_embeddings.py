@@ -1,0 +1,168 @@
+"""post_embeddings through real Dagster runs with tiny encoders: checks, incremental runs, atomic writes."""
+
+import json
+import shutil
+from datetime import date
+
+import dagster as dg
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from c2c_assets import embeddings
+from c2c_assets.defs.embeddings.assets import post_embeddings
+from c2c_assets.defs.embeddings.checks import vectors_valid
+from c2c_assets.defs.ingest.assets import ingest_dumps
+from c2c_assets.defs.resources import C2cResource
+from c2c_assets.embeddings import embedding_file
+from c2c_assets.encoders import EncoderConfig, save_config
+from c2c_assets.warehouse import query
+
+DAY = "2024-03-01"
+
+
+@pytest.fixture
+def inbox(tmp_path, examples_inbox):
+    target = tmp_path / "inbox"
+    shutil.copytree(examples_inbox, target)
+    return target
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+def ingest(home, inbox, instance, day=DAY):
+    result = dg.materialize(
+        [ingest_dumps], partition_key=day, instance=instance,
+        resources={"c2c": C2cResource(home=str(home.root), inbox=str(inbox))},
+    )
+    assert result.success
+
+
+def embed(home, instance, encoder, day=DAY, raise_on_error=True):
+    if not instance.has_dynamic_partition("encoders", encoder):
+        instance.add_dynamic_partitions("encoders", [encoder])
+    return dg.materialize(
+        [post_embeddings, vectors_valid],
+        partition_key=dg.MultiPartitionKey({"date": day, "encoder": encoder}),
+        instance=instance,
+        resources={"c2c": C2cResource(home=str(home.root))},
+        run_config={"ops": {"post_embeddings": {"config": {"device": "cpu", "batch_size": 4}}}},
+        raise_on_error=raise_on_error,
+    )
+
+
+def metadata(result):
+    [event] = result.get_asset_materialization_events()
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+@pytest.mark.parametrize("encoder", ["default-tiny", "vit-tiny", "clip-tiny", "imagebind-tiny", "openflamingo-tiny"])
+def test_each_tiny_encoder_embeds_the_examples_and_passes_its_check(home, inbox, instance, encoder):
+    ingest(home, inbox, instance)
+    result = embed(home, instance, encoder)
+    [evaluation] = result.get_asset_check_evaluations()
+    assert evaluation.passed, evaluation.metadata
+    assert metadata(result)["embedded"] == 10  # every example post has a photo, so photo-only encoders embed all
+    rows = query(home, "SELECT count(*), count(DISTINCT post_id), min(len(vector)) FROM embeddings WHERE encoder = ?", [encoder])
+    assert rows[0][:2] == (10, 10) and rows[0][2] > 0
+
+
+def test_rerun_is_incremental_and_follows_content(home, inbox, instance):
+    ingest(home, inbox, instance)
+    first = metadata(embed(home, instance, "clip-tiny"))
+    assert (first["embedded"], first["carried_over"]) == (10, 0)
+    before = pq.read_table(embedding_file(home, date(2024, 3, 1), "clip-tiny")).to_pylist()
+
+    again = metadata(embed(home, instance, "clip-tiny"))
+    assert (again["embedded"], again["carried_over"]) == (0, 10)
+    after = pq.read_table(embedding_file(home, date(2024, 3, 1), "clip-tiny")).to_pylist()
+    assert {r["post_id"]: r["vector"] for r in before} == {r["post_id"]: r["vector"] for r in after}
+
+    posts = inbox / "offerup" / DAY / "posts.jsonl"
+    lines = posts.read_text().splitlines()
+    record = json.loads(lines[0])
+    record["title"] = "20 inch chrome rims, price dropped"
+    posts.write_text("\n".join([json.dumps(record), *lines[1:]]) + "\n")
+    ingest(home, inbox, instance)
+    changed = metadata(embed(home, instance, "clip-tiny"))
+    assert (changed["embedded"], changed["carried_over"]) == (1, 9)
+    assert query(home, "SELECT count(*), count(DISTINCT post_id) FROM embeddings") == [(10, 10)]
+
+
+def test_a_new_encoder_fingerprint_re_embeds_everything(home, inbox, instance):
+    ingest(home, inbox, instance)
+    save_config(EncoderConfig("clip-tiny-text-heavy", "clip", {"tiny": True, "image_weight": 0.2}), home.root)
+    assert metadata(embed(home, instance, "clip-tiny"))["embedded"] == 10
+    assert metadata(embed(home, instance, "clip-tiny-text-heavy"))["embedded"] == 10
+    vectors = {
+        encoder: np.array(query(home, "SELECT vector FROM embeddings WHERE encoder = ? ORDER BY post_id", [encoder]))
+        for encoder in ("clip-tiny", "clip-tiny-text-heavy")
+    }
+    assert not np.allclose(vectors["clip-tiny"], vectors["clip-tiny-text-heavy"])
+
+
+def test_unchanged_content_on_a_later_date_reuses_its_vector(home, inbox, instance):
+    ingest(home, inbox, instance)
+    shutil.copytree(inbox / "craigslist" / DAY, inbox / "craigslist" / "2024-03-02")
+    ingest(home, inbox, instance, "2024-03-02")
+    embed(home, instance, "clip-tiny")
+    later = metadata(embed(home, instance, "clip-tiny", "2024-03-02"))
+    assert (later["embedded"], later["carried_over"]) == (0, 5)
+    same = query(
+        home,
+        "SELECT count(*) FROM embeddings a JOIN embeddings b USING (post_id, encoder) "
+        "WHERE a.scrape_date = DATE '2024-03-01' AND b.scrape_date = DATE '2024-03-02' AND a.vector = b.vector",
+    )
+    assert same == [(5,)]
+
+
+def test_photo_only_encoder_skips_photo_less_posts_and_the_check_agrees(home, inbox, instance):
+    posts = inbox / "craigslist" / DAY / "posts.jsonl"
+    lines = posts.read_text().splitlines()
+    record = json.loads(lines[0])
+    record["images"] = []
+    posts.write_text("\n".join([json.dumps(record), *lines[1:]]) + "\n")
+    ingest(home, inbox, instance)
+    result = embed(home, instance, "vit-tiny")
+    assert metadata(result)["not_embeddable"] == 1 and metadata(result)["embedded"] == 9
+    assert result.get_asset_check_evaluations()[0].passed
+    assert metadata(embed(home, instance, "clip-tiny"))["embedded"] == 10  # text+image encoders embed it from text
+
+
+def test_a_crash_mid_partition_keeps_the_old_partition(home, inbox, instance, monkeypatch):
+    ingest(home, inbox, instance)
+    embed(home, instance, "clip-tiny")
+    path = embedding_file(home, date(2024, 3, 1), "clip-tiny")
+    before = path.read_bytes()
+    for dump in (inbox / "craigslist" / DAY / "posts.jsonl", inbox / "offerup" / DAY / "posts.jsonl"):
+        records = [json.loads(line) for line in dump.read_text().splitlines()]
+        dump.write_text("".join(json.dumps({**r, "title": r["title"] + " (reposted)"}) + "\n" for r in records))
+    ingest(home, inbox, instance)  # every post changed: the whole partition must be re-embedded
+    monkeypatch.setattr(embeddings, "CHUNK_POSTS", 3)
+    import c2c_assets.encoders as registry
+
+    real_create = registry.create_encoder
+    calls = {"n": 0}
+
+    def create_crashing(*args, **kwargs):
+        encoder = real_create(*args, **kwargs)
+        real_embed = encoder.embed_posts
+
+        def embed_posts(posts):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise RuntimeError("simulated crash")
+            return real_embed(posts)
+
+        encoder.embed_posts = embed_posts
+        return encoder
+
+    monkeypatch.setattr(registry, "create_encoder", create_crashing)
+    failed = embed(home, instance, "clip-tiny", raise_on_error=False)
+    assert not failed.success and calls["n"] == 2
+    assert path.read_bytes() == before
+    assert not [p for p in home.lake.rglob("*") if p.name.endswith(".tmp")]
