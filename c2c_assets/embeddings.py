@@ -314,7 +314,7 @@ def iter_current_vectors(
         WHERE e.{column} IS NOT NULL
     """
     with duckdb.connect() as db:
-        reader = db.execute(sql).to_arrow_reader(batch_rows)
+        reader = db.sql(sql).to_arrow_reader(batch_rows)
         for batch in reader:
             ids = batch.column(0).to_pylist()
             # DuckDB hands FLOAT[n] back as a variable list: the width is the flat length over the rows.

@@ -52,7 +52,7 @@ def _side_vectors(home: C2cHome, encoder: str, column: str) -> tuple[pa.Table, n
         WHERE e.{column} IS NOT NULL ORDER BY e.post_id
     """
     with duckdb.connect() as db:
-        table = db.execute(sql).to_arrow_table()
+        table = db.sql(sql).to_arrow_table()
     if not table.num_rows:
         return None
     flat = table.column("v").combine_chunks().flatten().to_numpy(zero_copy_only=False)

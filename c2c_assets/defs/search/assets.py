@@ -18,6 +18,8 @@ class IndexConfig(dg.Config):
     deps=[dg.AssetDep(post_embeddings, partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="encoder"))],
     group_name="search",
     kinds={"faiss"},
+    # Rebuilt after any of the encoder's embedding partitions lands (the nightly schedule's runs included).
+    automation_condition=dg.AutomationCondition.eager(),
     owners=[OWNER],
     description="FAISS indexes over an encoder's current vectors (post side, and text/image sides where the encoder "
     "has them): exact below 50K vectors, else HNSW (or IVF-PQ with re-ranking over the memory budget), tuned on "
