@@ -369,25 +369,39 @@ def index(
     from c2c_assets.defs.search.assets import faiss_index
 
     paths = _home(home)
+    try:
+        with console.status(f"building {encoder} indexes..."):
+            table = run_index(paths, encoder, memory_budget_gb)
+    except RuntimeError as error:
+        raise _fail(str(error)) from None
+    console.print(table)
+
+
+def run_index(paths: C2cHome, encoder: str, memory_budget_gb: float = 8.0) -> str:
+    """Materialize faiss_index for one encoder; returns its Markdown summary, raises RuntimeError on failure."""
+    import dagster as dg
+
+    from c2c_assets.defs.resources import C2cResource
+    from c2c_assets.defs.search.assets import faiss_index
+
     instance = dagster_instance(paths)
     if not instance.has_dynamic_partition("encoders", encoder):
-        raise _fail(f"encoder {encoder!r} has no embeddings yet: run `c2c embed --encoder {encoder}` first")
-    with console.status(f"building {encoder} indexes..."):
-        result = dg.materialize(
-            [faiss_index],
-            partition_key=encoder,
-            resources={"c2c": C2cResource(home=str(paths.root))},
-            instance=instance,
-            raise_on_error=False,
-            run_config={
-                "ops": {"faiss_index": {"config": {"memory_budget_gb": memory_budget_gb}}},
-                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
-            },
-        )
+        raise RuntimeError(f"encoder {encoder!r} has no embeddings yet: run `c2c embed --encoder {encoder}` first")
+    result = dg.materialize(
+        [faiss_index],
+        partition_key=encoder,
+        resources={"c2c": C2cResource(home=str(paths.root))},
+        instance=instance,
+        raise_on_error=False,
+        run_config={
+            "ops": {"faiss_index": {"config": {"memory_budget_gb": memory_budget_gb}}},
+            "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+        },
+    )
     if not result.success:
-        raise _fail(_failure_message(result))
+        raise RuntimeError(_failure_message(result))
     [event] = result.get_asset_materialization_events()
-    console.print(event.materialization.metadata["indexes"].value)
+    return event.materialization.metadata["indexes"].value
 
 
 @app.command()
@@ -478,6 +492,11 @@ def demo(
     summaries, failures = run_ingest(paths, paths.inbox, dates)
     console.print(_summary_table(summaries))
     failures.update(run_embed(paths, "default", [d for d in dates if d.isoformat() not in failures], {}))
+    try:
+        with console.status("building the default encoder's search indexes..."):
+            console.print(run_index(paths, "default"))
+    except RuntimeError as error:
+        failures["faiss_index"] = str(error)
     from c2c_assets.warehouse import query
 
     counts = query(
@@ -492,6 +511,7 @@ def demo(
     console.print(f"  lake (Parquet):   {paths.lake}")
     console.print(f"  photos:           {paths.images}")
     console.print(f"  warehouse (SQL):  {paths.warehouse}   e.g. c2c sql \"SELECT title, price_usd FROM posts LIMIT 5\"")
+    console.print(f"  search indexes:   {paths.indexes}   e.g. c2c search \"front lamp\" -k 5")
     console.print(f"  Dagster runs:     {os.environ['DAGSTER_HOME']}")
     console.print("[bold]browse[/]: make dev  (runs `dg dev` with the same DAGSTER_HOME; open http://127.0.0.1:3000)")
     for key, message in failures.items():

@@ -41,7 +41,7 @@ def choose_plan(n: int, dim: int, memory_budget_bytes: int = 8 << 30) -> IndexPl
         return IndexPlan("flat")
     hnsw_bytes = n * (dim * 4 + 32 * 2 * 4 + 64)
     if hnsw_bytes <= memory_budget_bytes:
-        return IndexPlan("hnsw", {"M": 32, "efConstruction": 40, "efSearch": 64})
+        return IndexPlan("hnsw", {"M": 32, "efConstruction": 40, "efSearch": 16})  # tune() raises efSearch as needed
     nlist = int(min(65_536, max(1024, 4 * np.sqrt(n))))
     return IndexPlan("ivf", {"nlist": nlist, "nprobe": 16, "k_factor": 4})
 

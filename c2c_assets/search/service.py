@@ -61,10 +61,18 @@ def _side_vectors(home: C2cHome, encoder: str, column: str) -> tuple[pa.Table, n
 
 
 def held_out_queries(vectors: np.ndarray, n: int = 500, seed: int = 0) -> np.ndarray:
-    """Tuning queries that are not in the index: normalized midpoints of random pairs of vectors."""
+    """Tuning queries that lie on the data but are not in the index: for a seeded sample of vectors,
+    the normalized midpoint between each and its nearest other vector (random points would sit
+    between clusters, where no real query falls)."""
+    import faiss
+
     rng = np.random.default_rng(seed)
-    pairs = rng.integers(0, len(vectors), size=(min(n, max(len(vectors), 1)), 2))
-    queries = vectors[pairs[:, 0]] + vectors[pairs[:, 1]]
+    sample = vectors[rng.choice(len(vectors), size=min(n, len(vectors)), replace=False)]
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    _, neighbours = exact.search(sample, 2)
+    partner = vectors[neighbours[:, 1]] if len(vectors) > 1 else sample
+    queries = sample + partner
     norms = np.linalg.norm(queries, axis=1, keepdims=True)
     return np.ascontiguousarray(queries / np.where(norms > 0, norms, 1), dtype=np.float32)
 

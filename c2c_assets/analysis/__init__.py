@@ -1,0 +1,1 @@
+"""Clustering and dimensionality-reduction analysis of post embeddings."""
