@@ -106,9 +106,10 @@ def test_imagebind_image_weight(photos: list[Path]) -> None:
     only_text = encoder("imagebind", image_weight=0.0)
     photo_mean = l2_normalize(only_photos.embed_images(post.image_paths).mean(axis=0))
     np.testing.assert_allclose(only_photos.embed_posts([post]).vectors[0], photo_mean, atol=1e-5)
-    np.testing.assert_allclose(only_text.embed_posts([post]).vectors[0], only_text.embed_texts([post.text])[0], atol=1e-5)
+    text_vector = only_text.embed_texts([post.text])[0]
+    np.testing.assert_allclose(only_text.embed_posts([post]).vectors[0], text_vector, atol=1e-5)
     half = encoder("imagebind").embed_posts([post]).vectors[0]
-    np.testing.assert_allclose(half, l2_normalize(photo_mean + only_text.embed_texts([post.text])[0]), atol=1e-5)
+    np.testing.assert_allclose(half, l2_normalize(photo_mean + text_vector), atol=1e-5)
 
 
 def test_imagebind_audio(imagebind: Encoder, tmp_path: Path) -> None:
@@ -168,7 +169,8 @@ def test_imagebind_weights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, imag
     checkpoint = tmp_path / "tiny.pth"
     torch.save(imagebind._loaded[0].state_dict(), checkpoint)  # type: ignore[attr-defined]
     loaded = encoder("imagebind", weights=str(checkpoint), seed=5)
-    np.testing.assert_allclose(loaded.embed_texts(["exhaust manifold"]), imagebind.embed_texts(["exhaust manifold"]), atol=1e-6)
+    texts = ["exhaust manifold", "catalytic converter"]
+    np.testing.assert_allclose(loaded.embed_texts(texts), imagebind.embed_texts(texts), atol=1e-6)
     assert loaded.fingerprint() != imagebind.fingerprint()
 
 
@@ -189,7 +191,8 @@ def test_flamingo_posts_are_unit_vectors_and_deterministic(flamingo: Encoder, ph
     np.testing.assert_allclose(np.linalg.norm(vectors[rows], axis=1), 1.0, atol=1e-5)
     assert np.isnan(vectors[3]).all()
     # A fresh model with the same seed, one post per forward: the same vectors (right padding, per-count batches).
-    again = encoder("openflamingo", RuntimeSettings(device="cpu", batch_size=1), gate_init=GATE).embed_posts(posts).vectors
+    one_by_one = RuntimeSettings(device="cpu", batch_size=1)
+    again = encoder("openflamingo", one_by_one, gate_init=GATE).embed_posts(posts).vectors
     np.testing.assert_allclose(again[rows], vectors[rows], atol=1e-5)
     texts = flamingo.embed_texts(["brake pads", "wheel"])
     assert texts.shape == (2, 32)
@@ -205,7 +208,8 @@ def test_flamingo_prefix(photos: list[Path]) -> None:
     assert cosine(with_prefix, other_text) < 0.9999
     # Without the prefix a text-only post is exactly its text: the zero-media conditioning adds nothing.
     text_post = PostInput("t", "Radiator", "aluminium, no leaks", ())
-    np.testing.assert_allclose(without.embed_posts([text_post]).vectors[0], without.embed_texts([text_post.text])[0], atol=1e-5)
+    as_text = without.embed_texts([text_post.text])[0]
+    np.testing.assert_allclose(without.embed_posts([text_post]).vectors[0], as_text, atol=1e-5)
 
 
 def test_flamingo_untrained_gates_ignore_photos(photos: list[Path]) -> None:
