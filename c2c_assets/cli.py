@@ -447,6 +447,89 @@ def search(
     console.print(table)
 
 
+def run_analysis(paths: C2cHome, encoder: str, settings: dict[str, Any], with_map: bool = True) -> dict[str, Any]:
+    """Materialize reduced, clusters, cluster_report (and umap_map) for one encoder; returns their metadata."""
+    import dagster as dg
+
+    from c2c_assets.defs.analysis.assets import analyse_encoder, cluster_report, umap_map
+    from c2c_assets.defs.resources import C2cResource
+
+    instance = dagster_instance(paths)
+    if not instance.has_dynamic_partition("encoders", encoder):
+        raise RuntimeError(f"encoder {encoder!r} has no embeddings yet: run `c2c embed --encoder {encoder}` first")
+    assets = [analyse_encoder, cluster_report, *([umap_map] if with_map else [])]
+    ops = {"analyse_encoder": {"config": settings}, **({"umap_map": {"config": settings}} if with_map else {})}
+    result = dg.materialize(
+        assets,
+        partition_key=encoder,
+        resources={"c2c": C2cResource(home=str(paths.root))},
+        instance=instance,
+        raise_on_error=False,
+        run_config={"ops": ops, "loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+    if not result.success:
+        raise RuntimeError(_failure_message(result))
+    return {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+
+
+@app.command()
+def analyse(
+    encoder: Annotated[str, typer.Option("--encoder", "-e")] = "default",
+    k: Annotated[int, typer.Option(help="Clusters for k-means.")] = 20,
+    width: Annotated[int, typer.Option(help="Analysis width (64: ViT paper; 32: ImageBind paper).")] = 64,
+    reduction: Annotated[str, typer.Option(help="pca or umap.")] = "pca",
+    algorithm: Annotated[str, typer.Option(help="kmeans or hdbscan.")] = "kmeans",
+    with_map: Annotated[bool, typer.Option("--map/--no-map", help="Also the 2-D UMAP map (slow the first time: numba compiles).")] = True,
+    home: HomeOption = None,
+) -> None:
+    """Reduce, cluster, score, report and map one encoder's current vectors."""
+    paths = _home(home)
+    settings = {"k": k, "width": width, "reduction": reduction, "algorithm": algorithm}
+    try:
+        with console.status(f"analysing {encoder}..."):
+            metadata = run_analysis(paths, encoder, settings, with_map)
+    except RuntimeError as error:
+        raise _fail(str(error)) from None
+    console.print(metadata["clusters"]["metrics"].value)
+    console.print(f"report: {metadata['cluster_report']['report'].value}")
+    if "umap_map" in metadata:
+        console.print(f"map:    {metadata['umap_map']['interactive_map'].value}")
+
+
+def run_comparison(paths: C2cHome) -> dict[str, Any]:
+    import dagster as dg
+
+    from c2c_assets.defs.analysis.assets import encoder_comparison
+    from c2c_assets.defs.resources import C2cResource
+
+    result = dg.materialize(
+        [encoder_comparison],
+        resources={"c2c": C2cResource(home=str(paths.root))},
+        instance=dagster_instance(paths),
+        raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
+    if not result.success:
+        raise RuntimeError(_failure_message(result))
+    [event] = result.get_asset_materialization_events()
+    return event.materialization.metadata
+
+
+@app.command()
+def report(home: HomeOption = None) -> None:
+    """Compare every analysed encoder on the posts they share (materializes encoder_comparison)."""
+    paths = _home(home)
+    try:
+        metadata = run_comparison(paths)
+    except RuntimeError as error:
+        raise _fail(str(error)) from None
+    console.print("[bold]Encoders on shared posts[/]")
+    console.print(metadata["comparison"].value)
+    console.print("\n[bold]Width sweep[/]")
+    console.print(metadata["width_sweep"].value)
+    console.print(f"\nHTML: {metadata['report'].value}")
+
+
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="A read-only SQL query over the warehouse views.")],
@@ -495,8 +578,13 @@ def demo(
     try:
         with console.status("building the default encoder's search indexes..."):
             console.print(run_index(paths, "default"))
+        with console.status("clustering the default encoder's vectors, report and map (the first map compiles numba)..."):
+            analysis = run_analysis(paths, "default", {})
+        console.print(analysis["clusters"]["metrics"].value)
+        with console.status("comparing encoders..."):
+            run_comparison(paths)
     except RuntimeError as error:
-        failures["faiss_index"] = str(error)
+        failures["analysis"] = str(error)
     from c2c_assets.warehouse import query
 
     counts = query(
@@ -512,6 +600,7 @@ def demo(
     console.print(f"  photos:           {paths.images}")
     console.print(f"  warehouse (SQL):  {paths.warehouse}   e.g. c2c sql \"SELECT title, price_usd FROM posts LIMIT 5\"")
     console.print(f"  search indexes:   {paths.indexes}   e.g. c2c search \"front lamp\" -k 5")
+    console.print(f"  reports:          {paths.reports}/default/clusters.html, map.html; {paths.reports}/comparison.html")
     console.print(f"  Dagster runs:     {os.environ['DAGSTER_HOME']}")
     console.print("[bold]browse[/]: make dev  (runs `dg dev` with the same DAGSTER_HOME; open http://127.0.0.1:3000)")
     for key, message in failures.items():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -137,6 +137,8 @@ def embed_date(
     fingerprint = encoder.fingerprint()
     summary = EmbedSummary(scrape_date, encoder.name, fingerprint)
     posts = posts_of_date(home, scrape_date)
+    if encoder.options.get("photos") == "first":
+        posts = [PostToEmbed(replace(p.post, image_paths=p.post.image_paths[:1]), p.content_hash) for p in posts]
     summary.posts = len(posts)
     reuse = _reusable(home, encoder.name, fingerprint, scrape_date, {p.content_hash for p in posts})
     to_embed = [p for p in posts if p.content_hash not in reuse]

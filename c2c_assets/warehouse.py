@@ -36,6 +36,12 @@ LAKE_TABLES: list[LakeTable] = [
     LakeTable("post_images_all", "post_images", schema.POST_IMAGES),
 ]
 
+def _analysis_tables() -> list[LakeTable]:
+    from c2c_assets.analysis.schema import CLUSTERS_SCHEMA, METRICS_SCHEMA
+
+    return [LakeTable("clusters", "clusters", CLUSTERS_SCHEMA), LakeTable("cluster_metrics", "cluster_metrics", METRICS_SCHEMA)]
+
+
 # Views over the raw ones. A listing scraped on several dates is one post: the latest scrape wins.
 DERIVED_VIEWS: dict[str, str] = {
     "posts": """
@@ -93,7 +99,7 @@ def refresh_views(home: C2cHome) -> list[str]:
     home.ensure()
     created = []
     with connect(home) as db:
-        for table in LAKE_TABLES:
+        for table in [*LAKE_TABLES, *_analysis_tables()]:
             pattern = asset_glob(home.lake, table.asset, table.depth)
             if any(Path(home.lake / table.asset).glob("/".join(["*"] * table.depth) + "/*.parquet")):
                 source = f"read_parquet({quote(pattern)}, union_by_name = true, hive_partitioning = false)"

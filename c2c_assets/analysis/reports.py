@@ -25,9 +25,8 @@ import numbers
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import quote, urlsplit
@@ -231,10 +230,7 @@ def _cluster_name(cluster_id: int) -> str:
     return "noise" if cluster_id == NOISE_LABEL else f"cluster {cluster_id}"
 
 
-@lru_cache(maxsize=4096)
-def _thumb_jpeg(path: str, mtime_ns: int, max_px: int, quality: int) -> bytes | None:
-    # mtime in the key: a thumbnail rewritten on disk is not served stale from the cache.
-    del mtime_ns
+def _thumb_jpeg(path: Path, max_px: int, quality: int) -> bytes | None:
     try:
         with Image.open(path) as im:
             im.draft("RGB", (max_px, max_px))  # JPEG decodes at 1/2..1/8 scale: much faster
@@ -251,11 +247,7 @@ def _thumb_b64(path: Path | None, max_px: int, quality: int = 75) -> str | None:
     """A thumbnail re-encoded as a small JPEG, base64; None if there is none or it is unreadable."""
     if path is None:
         return None
-    try:
-        mtime = os.stat(path).st_mtime_ns
-    except OSError:
-        return None
-    data = _thumb_jpeg(str(path), mtime, max_px, quality)
+    data = _thumb_jpeg(Path(path), max_px, quality)
     return None if data is None else base64.b64encode(data).decode("ascii")
 
 
@@ -395,7 +387,8 @@ def write_cluster_report_html(
         posts = "".join(_post_figure_html(p, thumb_px) for p in card.nearest)
         sections.append(
             f'<section class="cluster" id="cluster-{cid}" data-cluster="{cid}">'
-            f'<h2><span class="swatch" style="background:{colours[cid]}"></span>{_esc(_cluster_name(cid).capitalize())}</h2>'
+            f'<h2><span class="swatch" style="background:{colours[cid]}"></span>'
+            f"{_esc(_cluster_name(cid).capitalize())}</h2>"
             f'<p class="stats"><span class="size">{card.size:,} posts</span> ({_esc(_fmt_share(share_of_all))} of all)'
             f' · <span class="multi">{_esc(_fmt_share(card.multi_image_share))} multi-image</span></p>'
             f'<p class="terms">Top terms: {terms}</p>'
@@ -422,7 +415,8 @@ def write_cluster_report_html(
 # ----------------------------------------------------------------------------------------------
 # Cluster report: Markdown (Dagster metadata)
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Inline Markdown punctuation; our texts never start a line, so "#", "-", "1." need no escaping.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~!])")
 
 
 def _md_text(text: str) -> str:
@@ -445,13 +439,16 @@ def cluster_report_markdown(
     max_thumb_px: int = 64,
     *,
     max_posts: int = 3,
-    display_px: int = 48,
 ) -> str:
     """The cluster report as compact Markdown for ``dg.MetadataValue.md``.
 
     At most ``max_posts`` posts per cluster, each with one thumbnail re-encoded to at most
-    ``max_thumb_px`` px (about 1.5-3 KB of base64), shown ``display_px`` wide, so the
-    metadata stays around ``clusters x max_posts x 3 KB``.
+    ``max_thumb_px`` px (about 1-2 KB of base64), so the metadata stays around
+    ``clusters x max_posts x 2 KB``.
+
+    Thumbnails use Markdown image syntax ``![](data:image/jpeg;base64,...)``, shown at their
+    pixel size: Dagster's UI (checked on 1.13.27) drops raw HTML such as ``<img ... width=48>``
+    without a trace, while Markdown images with data: URIs render.
     """
     total = sum(c.size for c in cards)
     parts: list[str] = []
@@ -462,7 +459,7 @@ def cluster_report_markdown(
         share_of_all = card.size / total if total else float("nan")
         parts.append(
             f"### {_md_text(_cluster_name(card.cluster_id).capitalize())} · {card.size:,} posts"
-            f" ({_md_text(_fmt_share(share_of_all))}) · {_md_text(_fmt_share(card.multi_image_share))} multi\\-image"
+            f" ({_md_text(_fmt_share(share_of_all))}) · {_md_text(_fmt_share(card.multi_image_share))} multi-image"
         )
         parts.append("")
         if card.top_terms:
@@ -470,7 +467,7 @@ def cluster_report_markdown(
             parts.append("")
         for post in card.nearest[: max(0, max_posts)]:
             b64 = _thumb_b64(post.thumbnail, max_thumb_px, quality=70)
-            img = f'<img src="data:image/jpeg;base64,{b64}" width={int(display_px)}> ' if b64 else ""
+            img = f"![thumbnail](data:image/jpeg;base64,{b64}) " if b64 else ""
             title = _md_text(post.title or "(untitled)")
             url = _safe_url(post.url)
             label = f"[{title}]({url})" if url else title
@@ -529,7 +526,9 @@ def write_map_png(
     fig = Figure(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
     FigureCanvasAgg(fig)
     show_legend = 0 < len(uniq) <= 40
-    fig.subplots_adjust(left=0.02, right=0.80 if show_legend else 0.98, top=0.94, bottom=0.02)
+    legend_cols = 1 if len(uniq) <= 30 else 2
+    right = 0.98 if not show_legend else 0.80 if legend_cols == 1 else 0.64  # room for the legend
+    fig.subplots_adjust(left=0.02, right=right, top=0.94, bottom=0.02)
     ax = fig.add_subplot()
     ax.set_title(title, fontsize=15)
     ax.set_xticks([])
@@ -539,9 +538,9 @@ def write_map_png(
     if n:
         order = np.random.default_rng(0).permutation(n)
         alpha = 0.85 if n <= 5_000 else 0.55
-        rgba = {lab_: _hex_to_rgba(col, alpha) for lab_, col in colours.items()}
-        point_colours = np.array([rgba[int(v)] for v in lab[order]])
-        size = float(np.clip(30_000 / n, 0.5, 30))  # marker area in pt^2: big when few, dots at 70K
+        palette = np.array([_hex_to_rgba(colours[label], alpha) for label in uniq])
+        point_colours = palette[np.searchsorted(np.asarray(uniq), lab[order])]
+        size = float(np.clip(60_000 / n, 1.0, 30))  # marker area in pt^2: big when few, dots at 70K
         ax.scatter(xy[order, 0], xy[order, 1], c=point_colours, s=size, linewidths=0, rasterized=True)
         outline = [patheffects.withStroke(linewidth=3, foreground="white")]
         for label in uniq:
@@ -559,7 +558,7 @@ def write_map_png(
             for label in uniq
         ]  # fmt: skip
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
-                  fontsize=10 if len(uniq) <= 20 else 8, ncol=1 if len(uniq) <= 20 else 2,
+                  fontsize=10 if len(uniq) <= 20 else 9 if legend_cols == 1 else 8, ncol=legend_cols,
                   borderaxespad=0.0, handletextpad=0.3, columnspacing=0.8)  # fmt: skip
 
     buf = io.BytesIO()
@@ -568,10 +567,11 @@ def write_map_png(
 
 
 def png_markdown(path: Path | str, width: int = 600, *, alt: str = "map") -> str:
-    """The PNG inlined as base64 for ``dg.MetadataValue.md``.
+    """The PNG inlined as ``![alt](data:image/png;base64,...)`` for ``dg.MetadataValue.md``.
 
-    Downscaled to ``width`` px wide and palette-quantised first: Dagster keeps metadata in its
-    event log, and the full 1200x900 image would be 5-10x bigger for no visible gain there.
+    Downscaled to ``width`` px wide (Markdown images show at their pixel size; Dagster's UI drops
+    a raw ``<img width=...>``) and palette-quantised: Dagster keeps metadata in its event log,
+    and the full 1200x900 image would be 5-10x bigger for no visible gain there.
     """
     with Image.open(path) as im:
         im = im.convert("RGB")
@@ -581,7 +581,7 @@ def png_markdown(path: Path | str, width: int = 600, *, alt: str = "map") -> str
         buf = io.BytesIO()
         im.save(buf, format="PNG", optimize=True)
     b64 = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img src="data:image/png;base64,{b64}" width="{int(width)}" alt="{_esc(alt)}">'
+    return f"![{_md_text(alt)}](data:image/png;base64,{b64})"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -629,10 +629,9 @@ const thumbs = new Map();
 for (let k = 0; k < D.thumb_idx.length; k++) thumbs.set(D.thumb_idx[k], D.thumb_b64[k]);
 const hidden = new Uint8Array(nc);
 
-// Points per cluster, drawn in legend order; noise (if any) first so clusters sit on top.
+// Points per cluster, drawn in legend order (labels sorted: noise -1 first, under the clusters).
 const members = clusters.map(() => []);
 for (let i = 0; i < n; i++) members[ci[i]].push(i);
-const drawOrder = clusters.map((c, k) => k).sort((a, b) => (clusters[a].label === -1 ? -1 : 0) - (clusters[b].label === -1 ? -1 : 0));
 
 // Uniform grid over world space for hover lookup.
 const G = Math.max(1, Math.min(1024, Math.ceil(Math.sqrt(n / 4))));
@@ -670,7 +669,7 @@ function draw() {
   const s = view.scale, tx = view.tx, ty = view.ty;
   const base = n > 20000 ? 2 : n > 2000 ? 3 : 5;
   const size = Math.min(10, base * Math.max(1, Math.sqrt(s / fitScale) * 0.75)), h = size / 2;
-  for (const k of drawOrder) {
+  for (let k = 0; k < nc; k++) {
     if (hidden[k]) continue;
     ctx.fillStyle = clusters[k].colour;
     const m = members[k];
@@ -920,7 +919,9 @@ def write_map_html(
 # ----------------------------------------------------------------------------------------------
 # Encoder comparison
 
-# Metric names where smaller is better; anything else numeric is "higher is better".
+# Counts and settings (n, k, dim, n_clusters, posts_count) are facts, not scores: no "best".
+_NOT_A_SCORE = re.compile(r"^(n|k|dim|dims|n_\w+|num_\w+|\w+_count|count|seed)$", re.IGNORECASE)
+# Metric names where smaller is better; any other numeric column is "higher is better".
 _LOWER_IS_BETTER = re.compile(
     r"(davies|bouldin|inertia|loss|error|time|seconds|latency|_ms$|_s$|memory|bytes|_mb$|_gb$|noise|cost)",
     re.IGNORECASE,
@@ -945,15 +946,45 @@ def _best_by_column(
         if not values or not all(_is_number(v) for v in values):
             continue
         finite = [float(v) for v in values if math.isfinite(float(v))]  # type: ignore[arg-type]
-        direction: Better = (better or {}).get(col) or ("lower" if _LOWER_IS_BETTER.search(col) else "higher")
+        direction: Better | None = (better or {}).get(col)
+        if direction is None:
+            direction = "none" if _NOT_A_SCORE.match(col) else "lower" if _LOWER_IS_BETTER.search(col) else "higher"
         directions[col] = direction
         if direction != "none" and finite and len(rows) > 1:
             best[col] = min(finite) if direction == "lower" else max(finite)
     return directions, best
 
 
+def _column_formatter(rows: Sequence[Mapping[str, object]], col: str) -> Callable[[object], str]:
+    """One number format per column, so decimals line up: ints with separators; floats with the
+    decimals that give the column's largest value 4 significant digits (0 to 4 decimals)."""
+    values = [row.get(col) for row in rows]
+    numbers_ = [float(v) for v in values if _is_number(v) and math.isfinite(float(v))]  # type: ignore[arg-type]
+    if not numbers_ or all(isinstance(v, numbers.Integral) for v in values if _is_number(v)):
+        return _fmt_number
+    biggest = max(abs(v) for v in numbers_)
+    decimals = 4 if biggest == 0 else min(4, max(0, 3 - math.floor(math.log10(biggest))))
+
+    def fmt(v: object) -> str:
+        if not _is_number(v) or not math.isfinite(float(v)):  # type: ignore[arg-type]
+            return _fmt_number(v)
+        return f"{float(v):,.{decimals}f}"  # type: ignore[arg-type]
+
+    return fmt
+
+
 def _is_best(value: object, col: str, best: Mapping[str, float]) -> bool:
-    return col in best and _is_number(value) and math.isclose(float(value), best[col], rel_tol=1e-12, abs_tol=0.0)  # type: ignore[arg-type]
+    if col not in best or not _is_number(value):
+        return False
+    return math.isclose(float(value), best[col], rel_tol=1e-12)  # type: ignore[arg-type]
+
+
+def _comparison_th(col: str, direction: Better | None) -> str:
+    if direction is None:  # a text column
+        return f'<th scope="col">{_esc(col)}</th>'
+    arrow = {"higher": " ↑", "lower": " ↓", "none": ""}[direction]
+    hint = f' title="{direction} is better"' if direction != "none" else ""
+    return f'<th scope="col" class="num"{hint}>{_esc(col)}{arrow}</th>'
 
 
 def write_comparison_html(
@@ -967,17 +998,13 @@ def write_comparison_html(
 
     Numbers are formatted; in each numeric column the best value is highlighted. "Best" is the
     maximum unless ``better`` says otherwise or the name reads like a cost (davies_bouldin,
-    inertia, *_seconds, latency, memory, noise...); ``better={"col": "none"}`` turns it off.
+    inertia, *_seconds, latency, memory, noise...: the minimum); counts and settings (n, k, dim,
+    n_*, *_count) get no highlight; ``better={"col": "none"}`` turns it off for any column.
     """
     columns = _columns(rows)
     directions, best = _best_by_column(rows, columns, better)
-    arrows = {"higher": " ↑", "lower": " ↓", "none": ""}
-    head = "".join(
-        f'<th scope="col"{" class=\"num\"" if c in directions else ""}'
-        f'{f" title=\"{directions[c]} is better\"" if directions.get(c, "none") != "none" else ""}>'
-        f"{_esc(c)}{arrows[directions[c]] if c in directions else ''}</th>"
-        for c in columns
-    )
+    head = "".join(_comparison_th(c, directions.get(c)) for c in columns)
+    fmt = {c: _column_formatter(rows, c) for c in columns}
     body_rows = []
     for row in rows:
         cells = []
@@ -985,7 +1012,7 @@ def write_comparison_html(
             v = row.get(c)
             classes = (["num"] if c in directions else []) + (["best"] if _is_best(v, c, best) else [])
             cls = f' class="{" ".join(classes)}"' if classes else ""
-            cells.append(f"<td{cls}>{_esc(_fmt_number(v))}</td>")
+            cells.append(f"<td{cls}>{_esc(fmt[c](v))}</td>")
         body_rows.append("<tr>" + "".join(cells) + "</tr>")
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -1017,10 +1044,11 @@ def comparison_markdown(rows: Sequence[Mapping[str, object]], *, better: Mapping
         "| " + " | ".join(_md_text(c) + (arrows[directions[c]] if c in directions else "") for c in columns) + " |",
         "|" + "|".join("---:" if c in directions else "---" for c in columns) + "|",
     ]
+    fmt = {c: _column_formatter(rows, c) for c in columns}
     for row in rows:
         cells = []
         for c in columns:
-            text = _md_text(_fmt_number(row.get(c)))
+            text = _md_text(fmt[c](row.get(c)))
             cells.append(f"**{text}**" if _is_best(row.get(c), c, best) else text)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

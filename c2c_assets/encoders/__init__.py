@@ -36,6 +36,14 @@ BUILTIN: dict[str, EncoderConfig] = {
         EncoderConfig("clip", "clip", {"model": "ViT-B-32"}, "open_clip image and text towers in one space"),
         EncoderConfig("imagebind", "imagebind", {"image_weight": 0.5}, "ImageBind-huge, image + text (+ audio queries)"),
         EncoderConfig("openflamingo", "openflamingo", {"strategy": "interleaved", "prefix": True}, "OpenFlamingo-3B joint post embedding"),
+        # Ablations the papers call out, as configs: compare them with `encoder_comparison`.
+        EncoderConfig("default-image-only", "default", {"image_weight": 1.0}, "default encoder, photos only (fusion weight 1)"),
+        EncoderConfig("default-text-only", "default", {"image_weight": 0.0}, "default encoder, text only (fusion weight 0)"),
+        EncoderConfig("default-first-photo", "default", {"photos": "first"}, "default encoder, first photo only"),
+        EncoderConfig("imagebind-image-only", "imagebind", {"image_weight": 1.0}, "ImageBind, photos only"),
+        EncoderConfig("openflamingo-no-prefix", "openflamingo", {"strategy": "interleaved", "prefix": False}, "OpenFlamingo without the structured prefix"),
+        EncoderConfig("openflamingo-first", "openflamingo", {"strategy": "first", "prefix": True}, "OpenFlamingo, first photo only"),
+        EncoderConfig("openflamingo-per-image-mean", "openflamingo", {"strategy": "per_image_mean", "prefix": True}, "OpenFlamingo, mean over photos"),
         EncoderConfig("default-tiny", "default", {"tiny": True}, "random tiny default encoder (tests)"),
         EncoderConfig("vit-tiny", "vit", {"tiny": True}, "random tiny ViT (tests)"),
         EncoderConfig("clip-tiny", "clip", {"tiny": True}, "random tiny CLIP (tests)"),
@@ -87,4 +95,13 @@ def create_encoder(config: EncoderConfig | str, runtime: RuntimeSettings | None 
     if config.family not in FAMILIES:
         raise EncoderError(f"unknown encoder family {config.family!r}; families: {', '.join(FAMILIES)}")
     module = importlib.import_module(f"{__name__}.{config.family}")
-    return module.create(config.name, dict(config.options), runtime or RuntimeSettings())
+    options = dict(config.options)
+    # `photos` is the platform's, not a family's: "first" embeds each post from its first photo only
+    # (the first-photo-versus-all ablation). Kept in the options so that it is part of the fingerprint.
+    photos = options.pop("photos", "all")
+    if photos not in ("all", "first"):
+        raise EncoderError(f"option photos must be 'all' or 'first', got {photos!r}")
+    encoder = module.create(config.name, options, runtime or RuntimeSettings())
+    if photos != "all":
+        encoder.options["photos"] = photos
+    return encoder

@@ -66,10 +66,11 @@ def preview_markdown(path: Path, columns: list[str], n: int = 10) -> str:
 
 
 def thumbnails_markdown(home_root: Path, images_path: Path, n: int = 8) -> str:
-    """A few thumbnails inline (base64): Dagster has no image metadata type."""
+    """A few thumbnails inline (base64 data URIs): Dagster has no image metadata type."""
     table = pq.read_table(images_path, columns=["post_id", "status", "thumb_path"], filters=[("status", "=", "ok")])
     cells = []
     for row in table.slice(0, n).to_pylist():
         data = (home_root / row["thumb_path"]).read_bytes()
-        cells.append(f'<img src="data:image/jpeg;base64,{base64.b64encode(data).decode()}" width="96" title="{row["post_id"]}"/>')
+        # Markdown image syntax: the Dagster UI drops raw <img> HTML from Markdown metadata.
+        cells.append(f"![{row['post_id']}](data:image/jpeg;base64,{base64.b64encode(data).decode()})")
     return " ".join(cells) or "no stored images"

@@ -1,0 +1,332 @@
+"""Per-encoder analysis over all current vectors: reduce, cluster, score, report, map; and the
+side-by-side comparison of encoders on the posts they share.
+
+Outputs: ``lake/reduced/encoder=<e>/``, ``lake/clusters/encoder=<e>/``,
+``lake/cluster_metrics/encoder=<e>/`` (Parquet) and ``reports/<encoder>/`` (HTML, PNG).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from c2c_assets.analysis import clustering
+from c2c_assets.analysis.schema import CLUSTERS_SCHEMA, METRICS_SCHEMA
+from c2c_assets.embeddings import iter_current_vectors
+from c2c_assets.home import C2cHome
+from c2c_assets.lake import AtomicParquetWriter, partition_file, write_partition
+
+SWEEP_WIDTHS = (8, 16, 32, 64, 128)
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    reduction: str = "pca"  # pca | umap (UMAP on top of a PCA to 64, as is usual)
+    width: int = 64  # the ViT paper's; 32 is the ImageBind paper's setting
+    algorithm: str = "kmeans"  # kmeans | hdbscan
+    k: int = 20
+    min_cluster_size: int = 25  # hdbscan
+    sweep_widths: tuple[int, ...] = SWEEP_WIDTHS
+    sweep_sample: int = 50_000  # the sweep clusters a seeded sample at each width
+    silhouette_sample: int = 10_000
+    map_sample: int = 70_000  # the OpenFlamingo paper's UMAP sample
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.reduction not in ("pca", "umap") or self.algorithm not in ("kmeans", "hdbscan"):
+            raise ValueError("reduction is pca or umap; algorithm is kmeans or hdbscan")
+        if self.width < 2 or self.k < 2:
+            raise ValueError("width and k must be at least 2")
+
+
+def _keys(encoder: str) -> dict[str, str]:
+    return {"encoder": encoder}
+
+
+def load_truth(home: C2cHome, inbox: Path | None) -> dict[str, str]:
+    """Known categories: the sample generator's labels.csv if the inbox has one, else the site's own category."""
+    labels: dict[str, str] = {}
+    if inbox is not None and (inbox / "labels.csv").exists():
+        with open(inbox / "labels.csv", newline="") as handle:
+            labels = {row["post_id"]: row["category"] for row in csv.DictReader(handle) if row.get("category")}
+    if labels:
+        return labels
+    from c2c_assets.warehouse import query
+
+    return dict(query(home, "SELECT post_id, category FROM posts WHERE category IS NOT NULL AND category <> ''"))
+
+
+@dataclass
+class Reduced:
+    post_ids: list[str]
+    vectors: np.ndarray  # (n, width) float32, the analysis space
+    pca128: np.ndarray  # (n, <=128) float32, for the width sweep (PCA nests: width w = first w columns)
+    explained: np.ndarray  # explained variance ratio per PCA component
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def reduce(home: C2cHome, encoder: str, settings: AnalysisSettings) -> Reduced:
+    """Stream the current vectors twice: fit a PCA, then project. UMAP, when asked, runs on the PCA."""
+    batches = lambda: (matrix for _, matrix in iter_current_vectors(home, encoder))  # noqa: E731 - re-iterable source
+    widest = max(max(settings.sweep_widths), settings.width)
+    model = clustering.fit_pca(batches(), widest)
+    ids: list[str] = []
+    parts = []
+    for post_ids, matrix in iter_current_vectors(home, encoder):
+        ids.extend(post_ids)
+        parts.append(model.transform(matrix))
+    if not ids:
+        raise ValueError(f"encoder {encoder!r} has no current vectors: materialize post_embeddings for it first")
+    order = np.argsort(np.asarray(ids))  # a stable order, so seeded samples are reproducible
+    projected = np.concatenate(parts)[order]
+    ids = [ids[i] for i in order]
+    if settings.reduction == "umap":
+        vectors = clustering.umap_reduce(projected[:, : min(64, projected.shape[1])], settings.width, settings.seed)
+    else:
+        vectors = projected[:, : settings.width]
+    ratio = np.asarray(model.explained_variance_ratio, dtype=np.float64)
+    return Reduced(ids, np.ascontiguousarray(vectors, dtype=np.float32), projected, ratio, {"pca_width": projected.shape[1]})
+
+
+def write_reduced(home: C2cHome, encoder: str, reduced: Reduced) -> Path:
+    width = reduced.vectors.shape[1]
+    table = pa.table(
+        {
+            "post_id": reduced.post_ids,
+            "vector": pa.FixedSizeListArray.from_arrays(pa.array(reduced.vectors.reshape(-1)), width),
+        }
+    )
+    return write_partition(home.lake, "reduced", _keys(encoder), table)
+
+
+def read_reduced(home: C2cHome, encoder: str) -> tuple[list[str], np.ndarray]:
+    table = pq.read_table(partition_file(home.lake, "reduced", _keys(encoder)))
+    ids = table.column("post_id").to_pylist()
+    flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    return ids, np.ascontiguousarray(flat.reshape(len(ids), -1), dtype=np.float32)
+
+
+def _metrics_row(encoder: str, kind: str, settings: AnalysisSettings, width: int, n: int, explained: float | None, scores: dict[str, Any]) -> dict[str, Any]:
+    row = {name: None for name in METRICS_SCHEMA.names}
+    row.update(
+        encoder=encoder, kind=kind, reduction=settings.reduction, algorithm=settings.algorithm, width=width,
+        k=settings.k if settings.algorithm == "kmeans" else None, n=n, explained_variance=explained,
+    )
+    row.update({k: v for k, v in scores.items() if k in row})
+    return row
+
+
+def _truth_for(ids: list[str], truth: dict[str, str]) -> list[str | None]:
+    return [truth.get(post_id) for post_id in ids]
+
+
+@dataclass
+class ClusterOutcome:
+    labels: np.ndarray
+    distances: np.ndarray
+    centroids: np.ndarray
+    metrics: dict[str, Any]
+
+
+def cluster(reduced: Reduced, settings: AnalysisSettings, truth: dict[str, str]) -> ClusterOutcome:
+    x = reduced.vectors
+    if settings.algorithm == "kmeans":
+        result = clustering.kmeans(x, settings.k, settings.seed)
+        labels, distances, centroids = result.labels, result.distances, result.centroids
+    else:
+        labels = np.asarray(clustering.hdbscan(x, min_cluster_size=settings.min_cluster_size, seed=settings.seed))
+        found = sorted(set(labels.tolist()) - {-1})
+        centroids = np.stack([x[labels == c].mean(axis=0) for c in found]) if found else np.zeros((0, x.shape[1]), np.float32)
+        distances = np.full(len(x), np.nan, dtype=np.float32)
+        for row, c in enumerate(found):
+            members = labels == c
+            distances[members] = ((x[members] - centroids[row]) ** 2).sum(axis=1)
+    metrics = dict(clustering.internal_metrics(x, labels, settings.silhouette_sample, settings.seed))
+    labelled = _truth_for(reduced.post_ids, truth)
+    if any(labelled):
+        metrics.update(clustering.external_metrics(labels, labelled))
+    return ClusterOutcome(np.asarray(labels, dtype=np.int32), np.asarray(distances, dtype=np.float32), centroids, metrics)
+
+
+def sweep(encoder: str, reduced: Reduced, settings: AnalysisSettings, truth: dict[str, str]) -> list[dict[str, Any]]:
+    """Metrics at each width (k-means on a seeded sample): how much of the space each width keeps."""
+    rng = np.random.default_rng(settings.seed)
+    n = len(reduced.post_ids)
+    rows_idx = np.sort(rng.choice(n, size=min(n, settings.sweep_sample), replace=False))
+    sample = reduced.pca128[rows_idx]
+    labelled = _truth_for([reduced.post_ids[i] for i in rows_idx], truth)
+    rows = []
+    for width in settings.sweep_widths:
+        if width > sample.shape[1]:
+            continue
+        x = np.ascontiguousarray(sample[:, :width])
+        result = clustering.kmeans(x, min(settings.k, len(x) - 1), settings.seed)
+        scores = dict(clustering.internal_metrics(x, result.labels, settings.silhouette_sample, settings.seed))
+        if any(labelled):
+            scores.update(clustering.external_metrics(result.labels, labelled))
+        explained = float(reduced.explained[:width].sum())
+        sweep_settings = AnalysisSettings(reduction="pca", width=width, k=settings.k, seed=settings.seed)
+        rows.append(_metrics_row(encoder, "sweep", sweep_settings, width, len(x), explained, scores))
+    return rows
+
+
+def write_clusters(home: C2cHome, encoder: str, reduced: Reduced, outcome: ClusterOutcome, metric_rows: list[dict[str, Any]]) -> None:
+    table = pa.table(
+        {
+            "post_id": reduced.post_ids,
+            "encoder": [encoder] * len(reduced.post_ids),
+            "cluster": outcome.labels,
+            "distance": outcome.distances,
+        },
+        schema=CLUSTERS_SCHEMA,
+    )
+    write_partition(home.lake, "clusters", _keys(encoder), table)
+    write_partition(home.lake, "cluster_metrics", _keys(encoder), pa.Table.from_pylist(metric_rows, schema=METRICS_SCHEMA))
+
+
+def analyse(home: C2cHome, encoder: str, settings: AnalysisSettings, inbox: Path | None) -> tuple[Reduced, ClusterOutcome, list[dict[str, Any]]]:
+    """reduced + clusters + metrics for one encoder, written to the lake."""
+    truth = load_truth(home, inbox)
+    reduced = reduce(home, encoder, settings)
+    write_reduced(home, encoder, reduced)
+    outcome = cluster(reduced, settings, truth)
+    explained = float(reduced.explained[: settings.width].sum()) if settings.reduction == "pca" else None
+    rows = [_metrics_row(encoder, "final", settings, reduced.vectors.shape[1], len(reduced.post_ids), explained, outcome.metrics)]
+    rows += sweep(encoder, reduced, settings, truth)
+    write_clusters(home, encoder, reduced, outcome, rows)
+    return reduced, outcome, rows
+
+
+def report_cards(home: C2cHome, encoder: str, n_nearest: int = 10) -> list[Any]:
+    """Per cluster: size, multi-photo share, top terms and the posts nearest its centroid."""
+    from c2c_assets.analysis.reports import ClusterCard, NearestPost, top_terms
+    from c2c_assets.warehouse import connect
+
+    clusters_file = str(partition_file(home.lake, "clusters", _keys(encoder)))
+    with connect(home, read_only=True) as db:
+        rows = db.execute(
+            """
+            SELECT c.cluster, c.post_id, c.distance, p.title, p.description, p.price_usd, p.url, p.n_images_ok,
+                   (SELECT thumb_path FROM post_images i WHERE i.post_id = p.post_id AND i.status = 'ok' ORDER BY position LIMIT 1)
+            FROM read_parquet(?) AS c JOIN posts AS p USING (post_id)
+            ORDER BY c.cluster, c.distance NULLS LAST, c.post_id
+            """,
+            [clusters_file],
+        ).fetchall()
+    by_cluster: dict[int, list[tuple]] = defaultdict(list)
+    for row in rows:
+        by_cluster[row[0]].append(row)
+    terms = top_terms({c: [f"{r[3]} {r[4]}" for r in members] for c, members in by_cluster.items() if c >= 0})
+    cards = []
+    for cluster_id, members in sorted(by_cluster.items()):
+        nearest = [
+            NearestPost(
+                post_id=r[1], title=r[3], price_usd=r[5], url=r[6],
+                thumbnail=(home.root / r[8]) if r[8] else None, distance=float(r[2]) if r[2] is not None else float("nan"),
+            )
+            for r in members[:n_nearest]
+        ]
+        cards.append(
+            ClusterCard(
+                cluster_id=cluster_id, size=len(members),
+                multi_image_share=sum(1 for r in members if (r[7] or 0) > 1) / len(members),
+                top_terms=terms.get(cluster_id, []), nearest=nearest,
+            )
+        )
+    return cards
+
+
+def summarise_metrics(row: dict[str, Any]) -> dict[str, Any]:
+    keep = ("n", "width", "k", "silhouette", "silhouette_sample_size", "calinski_harabasz", "davies_bouldin", "purity", "nmi", "ari", "n_labelled", "explained_variance")
+    return {k: row[k] for k in keep if row.get(k) is not None}
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(value, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__") else str(o))
+
+
+def read_clusters(home: C2cHome, encoder: str) -> dict[str, int]:
+    table = pq.read_table(partition_file(home.lake, "clusters", _keys(encoder)), columns=["post_id", "cluster"])
+    return dict(zip(table.column("post_id").to_pylist(), table.column("cluster").to_pylist(), strict=True))
+
+
+def build_map(home: C2cHome, encoder: str, settings: AnalysisSettings) -> tuple[Path, Path, int]:
+    """2-D UMAP of a seeded sample of the analysis space, as a PNG and an interactive HTML page."""
+    from c2c_assets.analysis.reports import write_map_html, write_map_png
+    from c2c_assets.warehouse import connect
+
+    ids, vectors = read_reduced(home, encoder)
+    assignment = read_clusters(home, encoder)
+    rng = np.random.default_rng(settings.seed)
+    rows = np.sort(rng.choice(len(ids), size=min(len(ids), settings.map_sample), replace=False))
+    sample_ids = [ids[i] for i in rows]
+    coords = clustering.umap_reduce(vectors[rows], 2, settings.seed, n_neighbors=min(15, max(2, len(rows) - 1)))
+    with connect(home, read_only=True) as db:
+        db.execute("CREATE TEMP TABLE wanted (post_id VARCHAR, rank INTEGER)")
+        db.executemany("INSERT INTO wanted VALUES (?, ?)", [(pid, i) for i, pid in enumerate(sample_ids)])
+        info = db.execute(
+            """SELECT w.rank, p.title, p.price_usd,
+                      (SELECT thumb_path FROM post_images i WHERE i.post_id = p.post_id AND i.status = 'ok' ORDER BY position LIMIT 1)
+               FROM wanted w JOIN posts p USING (post_id) ORDER BY w.rank"""
+        ).fetchall()
+    details = {rank: (title, price, thumb) for rank, title, price, thumb in info}
+    titles = [details.get(i, ("", None, None))[0] for i in range(len(sample_ids))]
+    prices = [details.get(i, ("", None, None))[1] for i in range(len(sample_ids))]
+    thumbs = [(home.root / t) if (t := details.get(i, ("", None, None))[2]) else None for i in range(len(sample_ids))]
+    labels = np.asarray([assignment.get(pid, -1) for pid in sample_ids])
+    folder = home.reports / encoder
+    title = f"{encoder}: UMAP of {len(rows):,} posts, coloured by cluster"
+    png = write_map_png(folder / "map.png", coords, labels, title)
+    page = write_map_html(folder / "map.html", coords2d=coords, labels=labels, titles=titles, prices=prices, thumbnails=thumbs, title=title)
+    return png, page, len(rows)
+
+
+def compare(home: C2cHome, encoders: list[str], truth: dict[str, str], settings: AnalysisSettings) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every analysed encoder scored on the posts they all share, plus their width sweeps.
+
+    Scores are computed in each encoder's own analysis space, restricted to the shared posts, so the
+    numbers compare methods on the same data (what the four papers, one method each, could not do).
+    """
+    from c2c_assets.encoders import encoder_configs
+
+    configs = encoder_configs(home.root)
+    loaded = {}
+    for encoder in encoders:
+        if partition_file(home.lake, "clusters", _keys(encoder)).exists():
+            ids, vectors = read_reduced(home, encoder)
+            loaded[encoder] = (ids, vectors, read_clusters(home, encoder))
+    if not loaded:
+        return [], []
+    shared = sorted(set.intersection(*(set(ids) for ids, _, _ in loaded.values())))
+    labelled = [truth.get(pid) for pid in shared]
+    rows = []
+    for encoder, (ids, vectors, assignment) in sorted(loaded.items()):
+        position = {pid: i for i, pid in enumerate(ids)}
+        x = vectors[[position[pid] for pid in shared]] if shared else vectors[:0]
+        labels = np.asarray([assignment[pid] for pid in shared])
+        config = configs.get(encoder)
+        row: dict[str, Any] = {
+            "encoder": encoder,
+            "family": config.family if config else "?",
+            "settings": ", ".join(f"{k}={v}" for k, v in sorted((config.options if config else {}).items())) or "defaults",
+            "shared_posts": len(shared),
+        }
+        if len(shared) > 2 and len(set(labels.tolist())) > 1:
+            row.update({k: v for k, v in clustering.internal_metrics(x, labels, settings.silhouette_sample, settings.seed).items()})
+            if any(labelled):
+                row.update(clustering.external_metrics(labels, labelled))
+        rows.append(row)
+    sweep_rows = []
+    for encoder in sorted(loaded):
+        table = pq.read_table(partition_file(home.lake, "cluster_metrics", _keys(encoder))).to_pylist()
+        for metric in table:
+            if metric["kind"] == "sweep":
+                sweep_rows.append({k: metric[k] for k in ("encoder", "width", "explained_variance", "silhouette", "nmi", "ari") if k in metric})
+    return rows, sweep_rows

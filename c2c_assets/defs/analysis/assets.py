@@ -1,0 +1,180 @@
+"""Per-encoder analysis (reduce, cluster, report, map) and the encoder comparison."""
+
+import dagster as dg
+
+from c2c_assets.defs.embeddings.assets import post_embeddings
+from c2c_assets.defs.embeddings.partitions import encoders
+from c2c_assets.defs.resources import C2cResource
+
+OWNER = "team:c2c-ml"
+_ALL_DATES_OF_ENCODER = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="encoder")
+
+
+class AnalysisConfig(dg.Config):
+    reduction: str = "pca"  # pca | umap
+    width: int = 64  # the ViT paper's setting; 32 for the ImageBind paper's
+    algorithm: str = "kmeans"  # kmeans | hdbscan (the density-based alternative the ViT paper asks about)
+    k: int = 20
+    min_cluster_size: int = 25
+    silhouette_sample: int = 10_000
+    map_sample: int = 70_000  # the OpenFlamingo paper's UMAP sample
+    seed: int = 0
+
+    def settings(self):
+        from c2c_assets.analysis.pipeline import AnalysisSettings
+
+        return AnalysisSettings(
+            reduction=self.reduction, width=self.width, algorithm=self.algorithm, k=self.k,
+            min_cluster_size=self.min_cluster_size, silhouette_sample=self.silhouette_sample,
+            map_sample=self.map_sample, seed=self.seed,
+        )
+
+
+@dg.multi_asset(
+    name="analyse_encoder",
+    specs=[
+        dg.AssetSpec(
+            "reduced",
+            deps=[dg.AssetDep(post_embeddings, partition_mapping=_ALL_DATES_OF_ENCODER)],
+            description="An encoder's current vectors reduced to the analysis width (PCA, or UMAP on PCA); the "
+            "width sweep 8..128 is in cluster_metrics.",
+            group_name="analysis", kinds={"scikitlearn", "parquet"}, owners=[OWNER],
+            automation_condition=dg.AutomationCondition.eager(),
+        ),
+        dg.AssetSpec(
+            "clusters",
+            deps=["reduced"],
+            description="Cluster of every current post (FAISS k-means with k-means++ init, or HDBSCAN) and its distance "
+            "to the centroid; metrics (silhouette on a seeded sample, Calinski-Harabasz, Davies-Bouldin; purity, NMI, "
+            "ARI against known categories) in `cluster_metrics`. DuckDB views `clusters`, `cluster_metrics`.",
+            group_name="analysis", kinds={"faiss", "parquet"}, owners=[OWNER],
+            automation_condition=dg.AutomationCondition.eager(),
+        ),
+    ],
+    partitions_def=encoders,
+)
+def analyse_encoder(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource):
+    from c2c_assets.analysis.pipeline import analyse, summarise_metrics
+    from c2c_assets.analysis.reports import comparison_markdown
+    from c2c_assets.warehouse import refresh_views
+
+    home = c2c.paths()
+    encoder = context.partition_key
+    reduced, outcome, rows = analyse(home, encoder, config.settings(), c2c.inbox_path())
+    refresh_views(home)
+    final = summarise_metrics(rows[0])
+    context.log.info(f"{encoder}: {len(reduced.post_ids)} posts, metrics {final}")
+    yield dg.MaterializeResult(
+        asset_key="reduced",
+        metadata={
+            "dagster/row_count": len(reduced.post_ids),
+            "width": reduced.vectors.shape[1],
+            "reduction": config.reduction,
+            "width_sweep": dg.MetadataValue.md(comparison_markdown([r for r in rows if r["kind"] == "sweep"])),
+        },
+    )
+    sizes = {int(c): int((outcome.labels == c).sum()) for c in set(outcome.labels.tolist())}
+    yield dg.MaterializeResult(
+        asset_key="clusters",
+        metadata={
+            "dagster/row_count": len(reduced.post_ids),
+            "clusters": len([c for c in sizes if c >= 0]),
+            "metrics": dg.MetadataValue.md(comparison_markdown([final])),
+            **{name: dg.MetadataValue.float(float(value)) for name, value in final.items() if isinstance(value, float)},
+            "cluster_sizes": dg.MetadataValue.json(sizes),
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=encoders,
+    deps=["clusters"],
+    group_name="analysis", kinds={"html"}, owners=[OWNER],
+    automation_condition=dg.AutomationCondition.eager(),
+    description="Per cluster: size, the 10 posts nearest the centroid (title, price, thumbnail, link), top terms "
+    "(class-based TF-IDF of titles and descriptions) and the share of multi-photo posts. HTML under "
+    "reports/<encoder>/clusters.html; the same in the UI.",
+)
+def cluster_report(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.MaterializeResult:
+    import pyarrow.parquet as pq
+
+    from c2c_assets.analysis.pipeline import report_cards, summarise_metrics
+    from c2c_assets.analysis.reports import cluster_report_markdown, write_cluster_report_html
+    from c2c_assets.lake import partition_file
+
+    home = c2c.paths()
+    encoder = context.partition_key
+    cards = report_cards(home, encoder)
+    rows = pq.read_table(partition_file(home.lake, "cluster_metrics", {"encoder": encoder})).to_pylist()
+    final = next(r for r in rows if r["kind"] == "final")
+    metrics = summarise_metrics(final)
+    method = f"{final['reduction']} to {final['width']}, {final['algorithm']}" + (f" k={final['k']}" if final["k"] else "")
+    path = write_cluster_report_html(home.reports / encoder / "clusters.html", encoder=encoder, cards=cards, metrics=metrics, method=method)
+    return dg.MaterializeResult(
+        metadata={
+            "report": dg.MetadataValue.path(str(path)),
+            "report_url": dg.MetadataValue.url(path.as_uri()),
+            "clusters": len(cards),
+            "preview": dg.MetadataValue.md(cluster_report_markdown(cards, metrics)),
+        }
+    )
+
+
+@dg.asset(
+    partitions_def=encoders,
+    deps=["clusters"],
+    group_name="analysis", kinds={"umap", "html"}, owners=[OWNER],
+    automation_condition=dg.AutomationCondition.eager(),
+    description="2-D UMAP of a seeded sample of posts (70,000 by default, as in the OpenFlamingo paper): a PNG in "
+    "the UI and an interactive HTML map (pan, zoom, hover shows title, price and thumbnail; colour by cluster).",
+)
+def umap_map(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource) -> dg.MaterializeResult:
+    from c2c_assets.analysis.pipeline import build_map
+    from c2c_assets.analysis.reports import png_markdown
+
+    png, page, n = build_map(c2c.paths(), context.partition_key, config.settings())
+    return dg.MaterializeResult(
+        metadata={
+            "map": dg.MetadataValue.md(png_markdown(png)),
+            "png": dg.MetadataValue.path(str(png)),
+            "interactive_map": dg.MetadataValue.path(str(page)),
+            "interactive_map_url": dg.MetadataValue.url(page.as_uri()),
+            "sample_size": n,
+        }
+    )
+
+
+@dg.asset(
+    deps=["clusters"],
+    group_name="analysis", kinds={"html"}, owners=[OWNER],
+    description="All analysed encoders side by side on the posts they share: clustering metrics, agreement with "
+    "known categories, the width sweep, and the ablations (fusion weight, photos only, first photo only, structured "
+    "prefix, multi-image strategy) as encoder configs. HTML under reports/comparison.html; `c2c report` prints it.",
+)
+def encoder_comparison(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource) -> dg.MaterializeResult:
+    from c2c_assets.analysis.pipeline import compare, load_truth
+    from c2c_assets.analysis.reports import comparison_markdown, write_comparison_html
+
+    home = c2c.paths()
+    analysed = sorted(p.parent.name.split("=", 1)[1] for p in home.lake.glob("clusters/encoder=*/part-0.parquet"))
+    rows, sweep_rows = compare(home, analysed, load_truth(home, c2c.inbox_path()), config.settings())
+    if not rows:
+        raise RuntimeError("no encoder has clusters yet: materialize clusters for at least one encoder")
+    page = write_comparison_html(home.reports / "comparison.html", rows, "Encoders compared on shared posts")
+    write_comparison_html(home.reports / "width_sweep.html", sweep_rows, "Width sweep (PCA, k-means)")
+    return dg.MaterializeResult(
+        metadata={
+            "comparison": dg.MetadataValue.md(comparison_markdown(rows)),
+            "width_sweep": dg.MetadataValue.md(comparison_markdown(sweep_rows)),
+            "encoders": len(rows),
+            "shared_posts": rows[0]["shared_posts"],
+            "report": dg.MetadataValue.path(str(page)),
+        }
+    )
+
+
+analysis_job = dg.define_asset_job(
+    "analysis_job",
+    selection=dg.AssetSelection.assets("reduced", "clusters", cluster_report, umap_map),
+    description="Reduce, cluster, report and map one encoder.",
+)

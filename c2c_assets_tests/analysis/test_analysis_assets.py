@@ -1,0 +1,71 @@
+"""The analysis assets end to end: real Dagster runs over real embeddings of the example inbox."""
+
+import shutil
+
+import dagster as dg
+import pytest
+
+from c2c_assets.defs.analysis.assets import analyse_encoder, cluster_report, encoder_comparison, umap_map
+from c2c_assets.defs.resources import C2cResource
+from c2c_assets.warehouse import query
+from c2c_assets_tests.embeddings.test_post_embeddings import embed, ingest
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as test_instance:
+        yield test_instance
+
+
+@pytest.fixture
+def embedded(home, tmp_path, examples_inbox, instance):
+    inbox = tmp_path / "inbox"
+    shutil.copytree(examples_inbox, inbox)
+    ingest(home, inbox, instance)
+    for encoder in ("clip-tiny", "vit-tiny"):
+        embed(home, instance, encoder)
+    return inbox
+
+
+def analyse(home, inbox, instance, encoder, assets, **config):
+    result = dg.materialize(
+        assets,
+        partition_key=encoder,
+        instance=instance,
+        resources={"c2c": C2cResource(home=str(home.root), inbox=str(inbox))},
+        run_config={"ops": {name: {"config": {"k": 3, "width": 8, **config}} for name in ("analyse_encoder", "umap_map") if any(a.node_def.name == name for a in assets)}},
+    )
+    assert result.success
+    return {e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()} for e in result.get_asset_materialization_events()}
+
+
+def test_reduce_cluster_report_and_map(home, embedded, instance):
+    meta = analyse(home, embedded, instance, "clip-tiny", [analyse_encoder, cluster_report, umap_map])
+    assert meta["reduced"]["dagster/row_count"] == 10 and meta["reduced"]["width"] == 8
+    assert meta["clusters"]["clusters"] == 3 and sum(meta["clusters"]["cluster_sizes"].values()) == 10
+    assert query(home, "SELECT count(*), count(DISTINCT cluster) FROM clusters WHERE encoder = 'clip-tiny'") == [(10, 3)]
+    final = query(home, "SELECT silhouette, calinski_harabasz, davies_bouldin, purity, nmi, ari, n_labelled FROM cluster_metrics WHERE kind = 'final'")[0]
+    assert -1 <= final[0] <= 1 and final[1] > 0 and final[2] > 0
+    assert final[6] == 5 and 0 < final[3] <= 1  # the OfferUp posts carry the site's category
+    widths = [row[0] for row in query(home, "SELECT width FROM cluster_metrics WHERE kind = 'sweep' ORDER BY width")]
+    assert widths == [8]  # 10 posts: PCA cannot go wider than the data
+    report = home.reports / "clip-tiny" / "clusters.html"
+    assert report.exists() and meta["cluster_report"]["clusters"] == 3
+    assert "data:image/jpeg;base64," in meta["cluster_report"]["preview"]
+    assert (home.reports / "clip-tiny" / "map.png").exists() and (home.reports / "clip-tiny" / "map.html").exists()
+    assert meta["umap_map"]["sample_size"] == 10 and "data:image/png;base64," in meta["umap_map"]["map"]
+
+
+def test_comparison_puts_encoders_side_by_side_on_shared_posts(home, embedded, instance):
+    for encoder in ("clip-tiny", "vit-tiny"):
+        analyse(home, embedded, instance, encoder, [analyse_encoder])
+    result = dg.materialize(
+        [encoder_comparison], instance=instance,
+        resources={"c2c": C2cResource(home=str(home.root), inbox=str(embedded))},
+        run_config={"ops": {"encoder_comparison": {"config": {"k": 3}}}},
+    )
+    [event] = result.get_asset_materialization_events()
+    meta = {k: v.value for k, v in event.materialization.metadata.items()}
+    assert meta["encoders"] == 2 and meta["shared_posts"] == 10
+    assert "clip-tiny" in meta["comparison"] and "vit-tiny" in meta["comparison"]
+    assert (home.reports / "comparison.html").exists()
