@@ -8,6 +8,7 @@ import pytest
 from c2c_assets.defs.analysis.assets import analyse_encoder, cluster_report, encoder_comparison, umap_map
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.warehouse import query
+from c2c_assets_tests.browser import browser, open_page  # noqa: F401  (pytest fixtures)
 from c2c_assets_tests.embeddings.test_post_embeddings import embed, ingest
 
 
@@ -39,7 +40,7 @@ def analyse(home, inbox, instance, encoder, assets, **config):
     return {e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()} for e in result.get_asset_materialization_events()}
 
 
-def test_reduce_cluster_report_and_map(home, embedded, instance):
+def test_reduce_cluster_report_and_map(home, embedded, instance, open_page):
     meta = analyse(home, embedded, instance, "clip-tiny", [analyse_encoder, cluster_report, umap_map])
     assert meta["reduced"]["dagster/row_count"] == 10 and meta["reduced"]["width"] == 8
     assert meta["clusters"]["clusters"] == 3 and sum(meta["clusters"]["cluster_sizes"].values()) == 10
@@ -69,3 +70,13 @@ def test_comparison_puts_encoders_side_by_side_on_shared_posts(home, embedded, i
     assert meta["encoders"] == 2 and meta["shared_posts"] == 10
     assert "clip-tiny" in meta["comparison"] and "vit-tiny" in meta["comparison"]
     assert (home.reports / "comparison.html").exists()
+
+    # The files people open render in a real browser, with every cluster and point, and no errors.
+    page, log = open_page(report)
+    assert page.locator("section.cluster").count() == 3
+    assert page.locator("section.cluster figure.post").count() == 10
+    log.assert_clean()
+    page, log = open_page(home.reports / "clip-tiny" / "map.html")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.evaluate("window.c2cMap.view() !== null")
+    log.assert_clean()
