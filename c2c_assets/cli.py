@@ -218,14 +218,22 @@ app.add_typer(encoders_app, name="encoders")
 
 
 @encoders_app.command("list")
-def encoders_list(home: HomeOption = None) -> None:
+def encoders_list(
+    home: HomeOption = None, as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False
+) -> None:
     """Built-in and registered encoder configs, and which are partitions of the Dagster instance."""
     from c2c_assets.encoders import encoder_configs
 
     paths = _home(home)
     registered = set(dagster_instance(paths).get_dynamic_partitions("encoders"))
+    configs = encoder_configs(paths.root)
+    if as_json:
+        rows = [{"name": n, "family": c.family, "options": c.options, "partition": n in registered} for n, c in sorted(configs.items())]
+        print(json.dumps(rows, indent=2))
+        return
     table = Table("name", "family", "options", "partition", "description")
-    for name, config in sorted(encoder_configs(paths.root).items()):
+    table.columns[0].no_wrap = True
+    for name, config in sorted(configs.items()):
         options = ", ".join(f"{k}={v}" for k, v in sorted(config.options.items()))
         table.add_row(name, config.family, options, "yes" if name in registered else "", config.description)
     console.print(table)
@@ -266,6 +274,27 @@ def encoders_add(
     if not instance.has_dynamic_partition("encoders", name):
         instance.add_dynamic_partitions("encoders", [name])
     console.print(f"encoder {name!r} registered; embed its dates with: c2c embed --encoder {name}")
+
+
+@app.command()
+def backfill(
+    encoder: Annotated[str, typer.Option("--encoder", "-e", help="Encoder to embed every ingested date with.")],
+    home: HomeOption = None,
+) -> None:
+    """Launch a Dagster backfill of post_embeddings over every ingested date for an encoder (run by the daemon)."""
+    from c2c_assets.backfill import launch_encoder_backfill
+    from c2c_assets.definitions import defs
+    from c2c_assets.encoders import encoder_configs
+
+    paths = _home(home)
+    if encoder not in encoder_configs(paths.root):
+        raise _fail(f"unknown encoder {encoder!r}: register it first with `c2c encoders add {encoder} --family ...`")
+    try:
+        backfill_id, keys = launch_encoder_backfill(dagster_instance(paths), defs(), encoder)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    console.print(f"backfill {backfill_id}: post_embeddings for {len(keys)} dates with {encoder!r}")
+    console.print("the Dagster daemon runs it (`make dev` starts one); follow it in the UI under Overview > Backfills")
 
 
 def _lake_dates(paths: C2cHome) -> list[date]:
