@@ -16,6 +16,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.table import Table
 
 from c2c_assets.home import C2cHome
@@ -403,7 +404,7 @@ def index(
             table = run_index(paths, encoder, memory_budget_gb)
     except RuntimeError as error:
         raise _fail(str(error)) from None
-    console.print(table)
+    console.print(Markdown(table))
 
 
 def run_index(paths: C2cHome, encoder: str, memory_budget_gb: float = 8.0) -> str:
@@ -519,7 +520,7 @@ def analyse(
             metadata = run_analysis(paths, encoder, settings, with_map)
     except RuntimeError as error:
         raise _fail(str(error)) from None
-    console.print(metadata["clusters"]["metrics"].value)
+    console.print(Markdown(metadata["clusters"]["metrics"].value))
     console.print(f"report: {metadata['cluster_report']['report'].value}")
     if "umap_map" in metadata:
         console.print(f"map:    {metadata['umap_map']['interactive_map'].value}")
@@ -553,9 +554,9 @@ def report(home: HomeOption = None) -> None:
     except RuntimeError as error:
         raise _fail(str(error)) from None
     console.print("[bold]Encoders on shared posts[/]")
-    console.print(metadata["comparison"].value)
+    console.print(Markdown(metadata["comparison"].value))
     console.print("\n[bold]Width sweep[/]")
-    console.print(metadata["width_sweep"].value)
+    console.print(Markdown(metadata["width_sweep"].value))
     console.print(f"\nHTML: {metadata['report'].value}")
 
 
@@ -606,10 +607,10 @@ def demo(
     failures.update(run_embed(paths, "default", [d for d in dates if d.isoformat() not in failures], {}))
     try:
         with console.status("building the default encoder's search indexes..."):
-            console.print(run_index(paths, "default"))
+            console.print(Markdown(run_index(paths, "default")))
         with console.status("clustering the default encoder's vectors, report and map (the first map compiles numba)..."):
             analysis = run_analysis(paths, "default", {})
-        console.print(analysis["clusters"]["metrics"].value)
+        console.print(Markdown(analysis["clusters"]["metrics"].value))
         with console.status("comparing encoders..."):
             run_comparison(paths)
     except RuntimeError as error:
@@ -619,7 +620,8 @@ def demo(
     counts = query(
         paths,
         "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM quarantine), "
-        "(SELECT count(*) FROM post_images WHERE status = 'ok'), (SELECT count(*) FROM embeddings WHERE encoder = 'default')",
+        "(SELECT count(*) FROM post_images WHERE status = 'ok'), "
+        "(SELECT count(*) FROM embeddings e JOIN posts p USING (post_id, scrape_date) WHERE e.encoder = 'default')",
     )[0]
     console.print(
         f"\n[bold]made[/]: {counts[0]} current posts, {counts[1]} quarantined lines, {counts[2]} stored photos, "

@@ -3,11 +3,10 @@
 import dagster as dg
 
 from c2c_assets.defs.embeddings.assets import post_embeddings
-from c2c_assets.defs.embeddings.partitions import encoders
+from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
 
 OWNER = "team:c2c-ml"
-_ALL_DATES_OF_ENCODER = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="encoder")
 
 
 class AnalysisConfig(dg.Config):
@@ -35,7 +34,7 @@ class AnalysisConfig(dg.Config):
     specs=[
         dg.AssetSpec(
             "reduced",
-            deps=[dg.AssetDep(post_embeddings, partition_mapping=_ALL_DATES_OF_ENCODER)],
+            deps=[dg.AssetDep(post_embeddings, partition_mapping=all_dates_of_encoder)],
             description="An encoder's current vectors reduced to the analysis width (PCA, or UMAP on PCA); the "
             "width sweep 8..128 is in cluster_metrics.",
             group_name="analysis", kinds={"scikitlearn", "parquet"}, owners=[OWNER],

@@ -4,7 +4,7 @@ from datetime import date
 
 import dagster as dg
 
-from c2c_assets.defs.embeddings.partitions import date_encoder
+from c2c_assets.defs.embeddings.partitions import date_encoder, same_date
 from c2c_assets.defs.resources import C2cResource
 
 OWNER = "team:c2c-ml"
@@ -19,12 +19,11 @@ class EmbedConfig(dg.Config):
     num_workers: int = 2  # DataLoader processes decoding photos
 
 
-_BY_DATE = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")
 
 
 @dg.asset(
     partitions_def=date_encoder,
-    deps=[dg.AssetDep("posts", partition_mapping=_BY_DATE), dg.AssetDep("post_images", partition_mapping=_BY_DATE)],
+    deps=[dg.AssetDep("posts", partition_mapping=same_date), dg.AssetDep("post_images", partition_mapping=same_date)],
     pool="gpu",
     group_name="embeddings",
     kinds={"pytorch", "parquet"},

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from c2c_assets.defs.embeddings.assets import post_embeddings
-from c2c_assets.defs.embeddings.partitions import encoders
+from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
 
 OWNER = "team:c2c-ml"
@@ -15,7 +15,7 @@ class IndexConfig(dg.Config):
 
 @dg.asset(
     partitions_def=encoders,
-    deps=[dg.AssetDep(post_embeddings, partition_mapping=dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="encoder"))],
+    deps=[dg.AssetDep(post_embeddings, partition_mapping=all_dates_of_encoder)],
     group_name="search",
     kinds={"faiss"},
     # Rebuilt after any of the encoder's embedding partitions lands (the nightly schedule's runs included).
