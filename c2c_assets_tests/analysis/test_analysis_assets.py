@@ -56,6 +56,16 @@ def test_reduce_cluster_report_and_map(home, embedded, instance, open_page):
     assert (home.reports / "clip-tiny" / "map.png").exists() and (home.reports / "clip-tiny" / "map.html").exists()
     assert meta["umap_map"]["sample_size"] == 10 and "data:image/png;base64," in meta["umap_map"]["map"]
 
+    # The files people open render in a real browser, with every cluster and point, and no errors.
+    page, log = open_page(report)
+    assert page.locator("section.cluster").count() == 3
+    assert page.locator("section.cluster figure.post").count() == 10
+    log.assert_clean()
+    page, log = open_page(home.reports / "clip-tiny" / "map.html")
+    page.wait_for_selector("body[data-ready='1']")
+    assert page.evaluate("window.c2cMap.view() !== null")
+    log.assert_clean()
+
 
 def test_comparison_puts_encoders_side_by_side_on_shared_posts(home, embedded, instance):
     for encoder in ("clip-tiny", "vit-tiny"):
@@ -71,12 +81,3 @@ def test_comparison_puts_encoders_side_by_side_on_shared_posts(home, embedded, i
     assert "clip-tiny" in meta["comparison"] and "vit-tiny" in meta["comparison"]
     assert (home.reports / "comparison.html").exists()
 
-    # The files people open render in a real browser, with every cluster and point, and no errors.
-    page, log = open_page(report)
-    assert page.locator("section.cluster").count() == 3
-    assert page.locator("section.cluster figure.post").count() == 10
-    log.assert_clean()
-    page, log = open_page(home.reports / "clip-tiny" / "map.html")
-    page.wait_for_selector("body[data-ready='1']")
-    assert page.evaluate("window.c2cMap.view() !== null")
-    log.assert_clean()
