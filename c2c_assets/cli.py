@@ -558,6 +558,15 @@ def report(home: HomeOption = None) -> None:
     console.print("\n[bold]Width sweep[/]")
     console.print(Markdown(metadata["width_sweep"].value))
     console.print(f"\nHTML: {metadata['report'].value}")
+    evals = sorted(paths.lake.glob("image_to_text_eval/configuration=*/part-0.parquet"))
+    if evals:
+        import pyarrow.parquet as pq
+
+        table = Table("configuration", "model", "mean cosine", "", title="Image-to-text: predicted vs true text embedding (test split)")
+        for path in evals:
+            for row in pq.read_table(path).to_pylist():
+                table.add_row(row["configuration"], row["model"], f"{row['mean_cosine']:.4f}", row["description"])
+        console.print(table)
 
 
 @app.command()
