@@ -25,6 +25,9 @@ from c2c_assets.home import C2cHome
 # Below this many vectors exact search is fast enough (a few ms per query) and needs no tuning.
 EXACT_BELOW = 50_000
 TARGET_RECALL = 0.95
+# Tuning queries only approximate real ones (measured: 0.959 on them gave 0.946 on held-out
+# queries), so tuning aims this much higher than the target it must meet.
+TUNING_MARGIN = 0.02
 K = 10
 
 
@@ -103,9 +106,9 @@ def tune(index: Any, plan: IndexPlan, vectors: np.ndarray, queries: np.ndarray, 
     faiss = _faiss()
     if plan.kind == "flat":
         return plan, 1.0
-    exact = faiss.IndexFlatIP(vectors.shape[1])
-    exact.add(vectors)
-    _, truth = exact.search(queries, K)
+    target = min(1.0, target + TUNING_MARGIN)
+    # Brute force without building an index: no second copy of the vectors in memory.
+    _, truth = faiss.knn(queries, vectors, K, metric=faiss.METRIC_INNER_PRODUCT)
     # Knobs in the order they are raised: the probe width first, then (IVF) the re-ranked shortlist.
     knobs = [("efSearch", 4096)] if plan.kind == "hnsw" else [("nprobe", plan.params["nlist"]), ("k_factor", 64)]
     current = plan

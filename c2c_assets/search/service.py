@@ -68,9 +68,7 @@ def held_out_queries(vectors: np.ndarray, n: int = 500, seed: int = 0) -> np.nda
 
     rng = np.random.default_rng(seed)
     sample = vectors[rng.choice(len(vectors), size=min(n, len(vectors)), replace=False)]
-    exact = faiss.IndexFlatIP(vectors.shape[1])
-    exact.add(vectors)
-    _, neighbours = exact.search(sample, 2)
+    _, neighbours = faiss.knn(sample, vectors, 2, metric=faiss.METRIC_INNER_PRODUCT)
     partner = vectors[neighbours[:, 1]] if len(vectors) > 1 else sample
     queries = sample + partner
     norms = np.linalg.norm(queries, axis=1, keepdims=True)
