@@ -4,6 +4,11 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: wall-clock limits flake on shared 2-core machines (benchmarks measure speed).
+settings.register_profile("c2c", deadline=None, print_blob=True)
+settings.load_profile("c2c")
 
 from c2c_assets.home import C2cHome
 

@@ -133,7 +133,8 @@ def dagster_ui(tmp_path: Path) -> Iterator[DagsterUI]:
     log_path = tmp_path / "webserver.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port), "-m", "c2c_assets.definitions"],
+            [sys.executable, "-m", "dagster_webserver", "-h", "127.0.0.1", "-p", str(port)]
+            + ["-m", "c2c_assets.definitions"],
             cwd=REPO,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -154,7 +155,9 @@ def dagster_ui(tmp_path: Path) -> Iterator[DagsterUI]:
             except (urllib.error.URLError, OSError):
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"dagster-webserver did not answer /server_info in {SERVER_START_TIMEOUT_S} s:\n{ui.log_tail()}")
+                pytest.fail(
+                    f"dagster-webserver did not answer /server_info in {SERVER_START_TIMEOUT_S} s:\n{ui.log_tail()}"
+                )
             time.sleep(0.25)
         yield ui
     finally:
@@ -303,7 +306,8 @@ def test_asset_catalog_run_and_metadata_in_browser(dagster_ui: DagsterUI, browse
 
         # 3. The posts asset shows that materialization and its metadata.
         page.goto(f"{ui.base}/assets/posts?view=events&partition={PARTITION}", wait_until="load")
-        expect(page.get_by_text(f"Partition {PARTITION} materialized in run {run_id[:8]}")).to_be_visible(timeout=30_000)
+        materialized = page.get_by_text(f"Partition {PARTITION} materialized in run {run_id[:8]}")
+        expect(materialized).to_be_visible(timeout=30_000)
         row_count = page.locator("tr", has=page.get_by_text("dagster/row_count", exact=True)).first
         expect(row_count).to_contain_text(str(EXPECTED_POSTS))
         dumps = page.locator("tr", has=page.get_by_text("dumps", exact=True)).first
