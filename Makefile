@@ -38,8 +38,11 @@ dev: install
 check: install
 	$(BIN)/dg check defs
 
-bench: install
+bench: install  # all four; each prints its targets and a same-run baseline (about 25 minutes on 2 cores)
 	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/encoder_bench.py
+	$(BIN)/python bench/analysis_bench.py
+	$(BIN)/python bench/search_bench.py
 
 clean:
 	rm -rf $(C2C_HOME)
