@@ -111,17 +111,34 @@ def tune(index: Any, plan: IndexPlan, vectors: np.ndarray, queries: np.ndarray, 
     _, truth = faiss.knn(queries, vectors, K, metric=faiss.METRIC_INNER_PRODUCT)
     # Knobs in the order they are raised: the probe width first, then (IVF) the re-ranked shortlist.
     knobs = [("efSearch", 4096)] if plan.kind == "hnsw" else [("nprobe", plan.params["nlist"]), ("k_factor", 64)]
+    def measure(candidate: IndexPlan) -> float:
+        set_search_params(index, candidate)
+        _, found = index.search(queries, K)
+        return recall_at_k(found, truth)
+
     current = plan
+    recall = measure(current)
     for knob, limit in knobs:
-        while True:
+        low = None  # the largest value known to miss the target
+        while recall < target and current.params[knob] < limit:
+            low = current.params[knob]
+            current = IndexPlan(plan.kind, {**current.params, knob: min(limit, low * 2)})
+            recall = measure(current)
+        if recall >= target:
+            # Doubling overshoots: bisect back towards the smallest value that still meets the target,
+            # since every step of efSearch/nprobe costs query time.
+            high = current.params[knob]
+            while low is not None and high - low > max(2, high // 8):
+                middle = (low + high) // 2
+                candidate = IndexPlan(plan.kind, {**current.params, knob: middle})
+                middle_recall = measure(candidate)
+                if middle_recall >= target:
+                    high, current, recall = middle, candidate, middle_recall
+                else:
+                    low = middle
             set_search_params(index, current)
-            _, found = index.search(queries, K)
-            recall = recall_at_k(found, truth)
-            if recall >= target:
-                return current, recall
-            if current.params[knob] >= limit:
-                break
-            current = IndexPlan(plan.kind, {**current.params, knob: min(limit, current.params[knob] * 2)})
+            return current, recall
+    set_search_params(index, current)
     return current, recall
 
 
