@@ -62,8 +62,26 @@ def post_embeddings(context: dg.AssetExecutionContext, config: EmbedConfig, c2c:
     )
 
 
+# On Kubernetes (K8sRunLauncher) embedding runs ask for a GPU node. Set on the job, not the asset:
+# per-asset k8s config is ignored by backfill runs upstream (dagster#22865). Other launchers ignore it.
+GPU_RUN_TAGS = {
+    "dagster-k8s/config": {
+        "container_config": {
+            "resources": {
+                "requests": {"cpu": "4", "memory": "24Gi", "nvidia.com/gpu": "1"},
+                "limits": {"memory": "32Gi", "nvidia.com/gpu": "1"},
+            }
+        },
+        "pod_spec_config": {
+            "node_selector": {"nvidia.com/gpu.present": "true"},
+            "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        },
+    }
+}
+
 embed_job = dg.define_asset_job(
     "embed_job",
     selection=dg.AssetSelection.assets(post_embeddings),
     description="Embed one scrape date with one encoder.",
+    run_tags=GPU_RUN_TAGS,
 )
