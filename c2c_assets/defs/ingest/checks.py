@@ -1,7 +1,6 @@
 """Asset checks on every ingest partition: nothing lost, nothing doubled."""
 
 
-import warnings
 from datetime import date
 
 import dagster as dg
@@ -9,11 +8,6 @@ import dagster as dg
 from c2c_assets.defs.ingest.partitions import scrape_dates
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.ingest.summary import markdown_table
-
-
-# Partitioned asset checks are a Dagster preview feature; we rely on it knowingly, so its warning is
-# silenced here, for these definitions only.
-warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec", category=dg.PreviewWarning)
 
 
 @dg.asset_check(
