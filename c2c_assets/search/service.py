@@ -157,10 +157,15 @@ class LoadedIndex:
 
 
 def load_index(home: C2cHome, encoder: str, side: str) -> LoadedIndex:
-    build_dir = idx.current_build(home, encoder, side)
-    if build_dir is None:
-        raise SearchError(f"no {side} index for encoder {encoder!r}: materialize faiss_index for it (c2c index --encoder {encoder})")
-    return LoadedIndex(build_dir)
+    for _ in range(5):
+        build_dir = idx.current_build(home, encoder, side)
+        if build_dir is None:
+            raise SearchError(f"no {side} index for encoder {encoder!r}: materialize faiss_index for it (c2c index --encoder {encoder})")
+        try:
+            return LoadedIndex(build_dir)
+        except (FileNotFoundError, RuntimeError):
+            continue  # replaced twice while we opened it: read CURRENT again
+    raise SearchError(f"the {side} index of {encoder!r} keeps changing under us; try again")
 
 
 def _query_side(family: str, kind: str) -> str:
