@@ -64,6 +64,10 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
     return removed
 
 
+class StorageError(OSError):
+    """The lake cannot be written (full disk, read-only or missing volume): the old partitions stay."""
+
+
 class AtomicParquetWriter:
     """Stream record batches into a partition; ``commit`` publishes it, ``abort`` leaves the old one."""
 
@@ -104,8 +108,12 @@ class AtomicParquetWriter:
         return self.path
 
     def abort(self) -> None:
-        self.close()
-        self._tmp.unlink(missing_ok=True)
+        try:
+            self.close()
+        except OSError:
+            self._writer = None  # closing flushes; on a full disk that fails too, and the file goes anyway
+        finally:
+            self._tmp.unlink(missing_ok=True)
 
     def __enter__(self) -> AtomicParquetWriter:
         return self

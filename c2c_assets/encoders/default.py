@@ -11,9 +11,9 @@ Towers (both offline; nothing is downloaded):
 
 Each tower is exported once to ONNX (``$C2C_HOME/models/default-<tower>-<key>.onnx``, ``key`` a hash
 of the weights file's fingerprint and of the export recipe, so new weights re-export) and runs in ONNX
-Runtime with one intra-op thread per physical core. Measured on 2 CPU cores, that is about 15x faster
-than eager torch for the CNN and about 1.3x for the text model; once exported, torch is not imported.
-The text tokenizer travels inside the text model's ONNX metadata.
+Runtime with one intra-op thread per physical core. On 2 CPU cores that ran the CNN 3-10x faster
+than eager torch (the gap grows when the cores are shared) and the text model about 1.3x faster;
+once exported, torch is not even imported. The tokenizer travels in the text model's ONNX metadata.
 
 Post vector (width 1664): late fusion by concatenation, with ``w`` the option ``image_weight``::
 

@@ -8,6 +8,7 @@ date was read whole.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -27,7 +28,7 @@ from c2c_assets.home import C2cHome
 from c2c_assets.ingest import schema
 from c2c_assets.ingest.dumps import MAX_LINE_BYTES, RAW_CUT_BYTES, Dump, DumpError, RawLine, find_dumps, read_line_numbers, read_lines
 from c2c_assets.ingest.images import ImageRejected, ImageSettings, ImageStore, StoredImage, is_url, read_local_image
-from c2c_assets.lake import AtomicParquetWriter, partition_file
+from c2c_assets.lake import AtomicParquetWriter, StorageError, partition_file
 from c2c_assets.sources import get_source
 from c2c_assets.sources.base import (
     DUPLICATE_LISTING,
@@ -361,12 +362,21 @@ def ingest_date(
     if not dumps:
         raise DumpError(f"no dump for {scrape_date.isoformat()} under {inbox} (expected <source>/{scrape_date}/posts.jsonl[.gz])")
     started = time.perf_counter()
-    job = _DateIngest(home.ensure(), scrape_date, settings or IngestSettings(), log or (lambda _: None))
     try:
-        summaries = job.ingest(dumps)
-    except BaseException:
-        job.close(commit=False)
+        job = _DateIngest(home.ensure(), scrape_date, settings or IngestSettings(), log or (lambda _: None))
+        try:
+            summaries = job.ingest(dumps)
+        except BaseException:
+            job.close(commit=False)
+            raise
+        job.close(commit=True)
+    except DumpError:
         raise
-    job.close(commit=True)
+    except OSError as error:
+        if error.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT):
+            raise StorageError(
+                error.errno, f"cannot write the {scrape_date} partitions under {home.root}: {error.strerror}; the previous partitions are unchanged"
+            ) from error
+        raise
     files = {name: writer.path for name, writer in job.writers.items()}
     return IngestSummary(scrape_date, summaries, files, time.perf_counter() - started)

@@ -205,3 +205,47 @@ def test_kill_9_mid_embedding_then_rerun_equals_a_clean_run(tmp_path):
     rows = lambda h: sorted((r["post_id"], r["content_hash"], tuple(r["vector"])) for r in pq.read_table(embedding_file(h, DAY, "clip-tiny")).to_pylist())  # noqa: E731
     assert rows(home) == rows(clean) and len(rows(home)) == 300
     assert not [p for p in home.lake.rglob("*") if p.name.endswith(".tmp")]
+
+
+@pytest.fixture
+def small_volume(tmp_path):
+    """A real 2 MB tmpfs (root can mount one here and in CI)."""
+    target = tmp_path / "volume"
+    target.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(target)], capture_output=True)
+    if mounted.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot mount a tmpfs in CI: {mounted.stderr.decode()}")
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    yield target
+    subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def test_a_full_disk_gives_a_clear_error_and_keeps_the_previous_partition(tmp_path, small_volume):
+    from c2c_assets.lake import StorageError
+
+    inbox, home = tmp_path / "inbox", C2cHome(small_volume / "home")
+    write_dump(inbox, 50)
+    ingest_date(inbox, home, DAY)
+    before = partition_file(home.lake, "posts", {"date": DAY.isoformat()}).read_bytes()
+    folder = inbox / "craigslist" / DAY.isoformat()
+    rng = __import__("random").Random(0)
+    lines = (json.dumps({"pid": str(i), "title": "x", "body": "".join(rng.choices("abcdefghij ", k=3000))}) for i in range(3000))
+    (folder / "posts.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(StorageError, match="No space left on device; the previous partitions are unchanged"):
+        ingest_date(inbox, home, DAY)
+    assert partition_file(home.lake, "posts", {"date": DAY.isoformat()}).read_bytes() == before
+    assert not [p for p in home.lake.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_read_only_lake_gives_a_clear_error(tmp_path, small_volume):
+    from c2c_assets.lake import StorageError
+
+    inbox, home = tmp_path / "inbox", C2cHome(small_volume / "home")
+    write_dump(inbox, 50)
+    ingest_date(inbox, home, DAY)
+    before = partition_file(home.lake, "posts", {"date": DAY.isoformat()}).read_bytes()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_volume)], check=True)
+    with pytest.raises(StorageError, match="Read-only file system"):
+        ingest_date(inbox, home, DAY)
+    assert partition_file(home.lake, "posts", {"date": DAY.isoformat()}).read_bytes() == before
