@@ -25,6 +25,8 @@ from c2c_assets.home import C2cHome
 from c2c_assets.lake import AtomicParquetWriter, partition_file, write_partition
 
 SWEEP_WIDTHS = (8, 16, 32, 64, 128)
+# The columns of the encoder comparison (the full metric set stays in cluster_metrics).
+COMPARED = ("silhouette", "calinski_harabasz", "davies_bouldin", "purity", "nmi", "ari")
 
 @dataclass(frozen=True)
 class AnalysisSettings:
@@ -319,9 +321,10 @@ def compare(home: C2cHome, encoders: list[str], truth: dict[str, str], settings:
             "shared_posts": len(shared),
         }
         if len(shared) > 2 and len(set(labels.tolist())) > 1:
-            row.update({k: v for k, v in clustering.internal_metrics(x, labels, settings.silhouette_sample, settings.seed).items()})
+            scores = dict(clustering.internal_metrics(x, labels, settings.silhouette_sample, settings.seed))
             if any(labelled):
-                row.update(clustering.external_metrics(labels, labelled))
+                scores.update(clustering.external_metrics(labels, labelled))
+            row.update({k: scores[k] for k in COMPARED if k in scores})
         rows.append(row)
     sweep_rows = []
     for encoder in sorted(loaded):

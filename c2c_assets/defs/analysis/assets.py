@@ -7,6 +7,8 @@ from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
 
 OWNER = "team:c2c-ml"
+# Columns that describe a row rather than score it: no "best" highlight.
+NOT_SCORES = {"shared_posts": "none", "width": "none"}
 
 
 class AnalysisConfig(dg.Config):
@@ -159,12 +161,12 @@ def encoder_comparison(context: dg.AssetExecutionContext, config: AnalysisConfig
     rows, sweep_rows = compare(home, analysed, load_truth(home, c2c.inbox_path()), config.settings())
     if not rows:
         raise RuntimeError("no encoder has clusters yet: materialize clusters for at least one encoder")
-    page = write_comparison_html(home.reports / "comparison.html", rows, "Encoders compared on shared posts")
-    write_comparison_html(home.reports / "width_sweep.html", sweep_rows, "Width sweep (PCA, k-means)")
+    page = write_comparison_html(home.reports / "comparison.html", rows, "Encoders compared on shared posts", better=NOT_SCORES)
+    write_comparison_html(home.reports / "width_sweep.html", sweep_rows, "Width sweep (PCA, k-means)", better=NOT_SCORES)
     return dg.MaterializeResult(
         metadata={
-            "comparison": dg.MetadataValue.md(comparison_markdown(rows)),
-            "width_sweep": dg.MetadataValue.md(comparison_markdown(sweep_rows)),
+            "comparison": dg.MetadataValue.md(comparison_markdown(rows, better=NOT_SCORES)),
+            "width_sweep": dg.MetadataValue.md(comparison_markdown(sweep_rows, better=NOT_SCORES)),
             "encoders": len(rows),
             "shared_posts": rows[0]["shared_posts"],
             "report": dg.MetadataValue.path(str(page)),
