@@ -249,3 +249,66 @@ def test_a_read_only_lake_gives_a_clear_error(tmp_path, small_volume):
     with pytest.raises(StorageError, match="Read-only file system"):
         ingest_date(inbox, home, DAY)
     assert partition_file(home.lake, "posts", {"date": DAY.isoformat()}).read_bytes() == before
+
+
+def test_two_runs_on_different_partitions_at_once(tmp_path):
+    inbox, home = tmp_path / "inbox", C2cHome(tmp_path / "home")
+    days = [date(2024, 3, 1), date(2024, 3, 2)]
+    for day in days:
+        folder = inbox / "offerup" / day.isoformat()
+        folder.mkdir(parents=True)
+        lines = (json.dumps({"listingId": f"{day.day}-{i}", "title": f"wheel {i}"}) for i in range(2000))
+        (folder / "posts.jsonl").write_text("\n".join(lines) + "\n")
+    errors = []
+    def run(day: date) -> None:
+        try:
+            ingest_date(inbox, home, day)
+        except Exception as error:  # noqa: BLE001 - recorded and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(day,)) for day in days]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    for day in days:
+        table = pq.read_table(partition_file(home.lake, "posts", {"date": day.isoformat()}))
+        assert table.num_rows == 2000 and all(pid.startswith(f"offerup:{day.day}-") for pid in table.column("post_id").to_pylist())
+
+
+INDEX_CHILD = """
+import sys, time
+import numpy as np, pyarrow as pa
+from pathlib import Path
+from c2c_assets.home import C2cHome
+from c2c_assets.search import index as idx
+home = C2cHome(Path(sys.argv[1]))
+vectors = np.random.default_rng(1).normal(size=(60_000, 64)).astype("float32")
+vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+ids = pa.table({"post_id": [f"p{i}" for i in range(len(vectors))], "content_hash": ["h"] * len(vectors)})
+print("building", flush=True)
+index = idx.build(vectors, idx.IndexPlan("hnsw", {"M": 16, "efConstruction": 40, "efSearch": 32}))
+idx.publish(home, "e", "post", index, ids, idx.BuildInfo("e", "post", "hnsw", {}, len(vectors), 64, 1.0, 0.0, 0.0, 0, time.time()))
+"""
+
+
+def test_kill_9_mid_index_build_keeps_the_live_index(tmp_path):
+    import numpy as np
+    import pyarrow as pa
+
+    from c2c_assets.search import index as idx
+    from c2c_assets.search.service import load_index
+
+    home = C2cHome(tmp_path / "home").ensure()
+    vectors = np.eye(8, dtype="float32")
+    ids = pa.table({"post_id": [f"old{i}" for i in range(8)], "content_hash": ["h"] * 8})
+    idx.publish(home, "e", "post", idx.build(vectors, idx.IndexPlan("flat")), ids, idx.BuildInfo("e", "post", "flat", {}, 8, 8, 1.0, 0.0, 0.0, 0, time.time()))
+    child = subprocess.Popen([sys.executable, "-c", INDEX_CHILD, str(home.root)], stdout=subprocess.PIPE, text=True)
+    assert child.stdout.readline().strip() == "building"
+    time.sleep(0.5)  # mid-build: an HNSW build of 60K vectors takes seconds
+    assert child.poll() is None
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    loaded = load_index(home, "e", "post")
+    assert loaded.post_ids[0] == "old0" and loaded.index.ntotal == 8
