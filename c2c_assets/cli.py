@@ -393,11 +393,6 @@ def index(
     home: HomeOption = None,
 ) -> None:
     """Build (replace) the FAISS indexes of an encoder through the faiss_index asset."""
-    import dagster as dg
-
-    from c2c_assets.defs.resources import C2cResource
-    from c2c_assets.defs.search.assets import faiss_index
-
     paths = _home(home)
     try:
         with console.status(f"building {encoder} indexes..."):

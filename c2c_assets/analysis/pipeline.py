@@ -22,7 +22,7 @@ from c2c_assets.analysis import clustering
 from c2c_assets.analysis.schema import CLUSTERS_SCHEMA, METRICS_SCHEMA
 from c2c_assets.embeddings import iter_current_vectors
 from c2c_assets.home import C2cHome
-from c2c_assets.lake import AtomicParquetWriter, partition_file, write_partition
+from c2c_assets.lake import partition_file, write_partition
 
 SWEEP_WIDTHS = (8, 16, 32, 64, 128)
 # The columns of the encoder comparison (the full metric set stays in cluster_metrics).

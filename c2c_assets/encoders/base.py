@@ -250,3 +250,19 @@ class Encoder(ABC):
             "fingerprint": self.fingerprint(),
             "options": self.options,
         }
+
+
+def shared_space_post_vectors(encoder: Encoder, posts: Sequence[PostInput], image_weight: float) -> PostVectors:
+    """Post vectors of an encoder whose photo and text towers share one space (CLIP, ImageBind):
+    ``w * mean(photos) + (1 - w) * text``; a post with neither photos nor text gets a NaN row."""
+    image = mean_of_images(
+        encoder.embed_images([path for post in posts for path in post.image_paths]),
+        [len(post.image_paths) for post in posts],
+    )
+    text = np.full((len(posts), encoder.width), np.nan, dtype=np.float32)
+    with_text = [row for row, post in enumerate(posts) if post.text.strip()]
+    if with_text:
+        text[with_text] = encoder.embed_texts([posts[row].text for row in with_text])
+    vectors = fuse(image, text, image_weight)
+    vectors[np.isnan(image).any(axis=1) & np.isnan(text).any(axis=1)] = np.nan
+    return PostVectors(vectors=vectors, parts={IMAGE: image, TEXT: text})

@@ -54,13 +54,12 @@ from c2c_assets.encoders.base import (
     PostVectors,
     RuntimeSettings,
     file_fingerprint,
-    fuse,
     image_batches,
     inference,
     l2_normalize,
-    mean_of_images,
     require_file,
     resolve_device,
+    shared_space_post_vectors,
 )
 
 FAMILY = "imagebind"
@@ -322,17 +321,7 @@ class ImageBindEncoder(Encoder):
         return l2_normalize(np.concatenate(chunks))
 
     def embed_posts(self, posts: Sequence[PostInput]) -> PostVectors:
-        image = mean_of_images(
-            self.embed_images([path for post in posts for path in post.image_paths]),
-            [len(post.image_paths) for post in posts],
-        )
-        text = np.full((len(posts), self.width), np.nan, dtype=np.float32)
-        with_text = [row for row, post in enumerate(posts) if post.text.strip()]
-        if with_text:
-            text[with_text] = self.embed_texts([posts[row].text for row in with_text])
-        vectors = fuse(image, text, self.image_weight)
-        vectors[np.isnan(image).any(axis=1) & np.isnan(text).any(axis=1)] = np.nan
-        return PostVectors(vectors=vectors, parts={IMAGE: image, TEXT: text})
+        return shared_space_post_vectors(self, posts, self.image_weight)
 
 
 def create(name: str, options: dict[str, Any], runtime: RuntimeSettings) -> Encoder:
