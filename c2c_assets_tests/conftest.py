@@ -16,6 +16,15 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("C2C_SHARED", REPO.parent / "shared"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def session_home(tmp_path_factory: pytest.TempPathFactory):
+    """Code that falls back to $C2C_HOME (the default encoder's ONNX cache, for one) writes into a
+    session folder, never into the repository's .c2c; the export is then shared by the whole run."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("C2C_HOME", str(tmp_path_factory.mktemp("c2c_home")))
+        yield
+
+
 @pytest.fixture
 def examples_inbox() -> Path:
     inbox = SHARED / "examples" / "inbox"
