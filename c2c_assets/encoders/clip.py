@@ -30,7 +30,7 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
-from functools import cache, cached_property
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -64,19 +64,28 @@ TINY: dict[str, Any] = {
 OPTIONS = frozenset({"model", "weights", "tag", "image_weight", "tiny", "seed"})
 
 
-@cache
-def _register_tiny() -> None:
-    """Make the tiny config known to open_clip by name (once per process)."""
+_REGISTERED: set[str] = set()
+
+
+def register_open_clip_config(name: str, config: dict[str, Any]) -> None:
+    """Make a model config (a tiny test one) known to open_clip by name, once per process."""
     import open_clip
 
+    if name in _REGISTERED:
+        return
     folder = Path(tempfile.gettempdir()) / "c2c-open-clip-configs"
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{TINY_NAME}.json"
+    path = folder / f"{name}.json"
     # Atomic write: concurrent processes write the same bytes, and none reads a half-written file.
-    partial = folder / f".{TINY_NAME}.{os.getpid()}.tmp"
-    partial.write_text(json.dumps(TINY, sort_keys=True))
+    partial = folder / f".{name}.{os.getpid()}.tmp"
+    partial.write_text(json.dumps(config, sort_keys=True))
     os.replace(partial, path)
     open_clip.add_model_config(path)
+    _REGISTERED.add(name)
+
+
+def _register_tiny() -> None:
+    register_open_clip_config(TINY_NAME, TINY)
 
 
 def _origin(model_name: str) -> str:

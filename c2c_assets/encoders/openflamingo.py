@@ -56,10 +56,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 import tempfile
 from collections.abc import Sequence
-from functools import cache, cached_property
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -122,19 +121,10 @@ class _Stop(Exception):
     """Raised by the forward hook once the last decoder layer has run."""
 
 
-@cache
 def _register_tiny_clip() -> None:
-    """Make the tiny vision config known to open_clip by name (once per process)."""
-    import open_clip
+    from c2c_assets.encoders.clip import register_open_clip_config
 
-    folder = Path(tempfile.gettempdir()) / "c2c-open-clip-configs"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{TINY_CLIP_NAME}.json"
-    # Atomic write: concurrent processes write the same bytes, and none reads a half-written file.
-    partial = folder / f".{TINY_CLIP_NAME}.{os.getpid()}.tmp"
-    partial.write_text(json.dumps(TINY_CLIP, sort_keys=True))
-    os.replace(partial, path)
-    open_clip.add_model_config(path)
+    register_open_clip_config(TINY_CLIP_NAME, TINY_CLIP)
 
 
 def _write_tiny_lm(folder: Path) -> Path:
