@@ -634,7 +634,7 @@ def demo(
     console.print(f"  lake (Parquet):   {paths.lake}")
     console.print(f"  photos:           {paths.images}")
     console.print(f"  warehouse (SQL):  {paths.warehouse}   e.g. c2c sql \"SELECT title, price_usd FROM posts LIMIT 5\"")
-    console.print(f"  search indexes:   {paths.indexes}   e.g. c2c search \"front lamp\" -k 5")
+    console.print(f"  search indexes:   {paths.indexes}   e.g. c2c search \"headlight assembly\" -k 5")
     console.print(f"  reports:          {paths.reports}/default/clusters.html, map.html; {paths.reports}/comparison.html")
     console.print(f"  Dagster runs:     {os.environ['DAGSTER_HOME']}")
     console.print("[bold]browse[/]: make dev  (runs `dg dev` with the same DAGSTER_HOME; open http://127.0.0.1:3000)")
