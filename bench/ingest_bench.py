@@ -17,6 +17,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,13 +32,13 @@ WORDS = (
 ).split()
 
 
-def text_dump(folder: Path, n: int, seed: int) -> None:
+def text_dump(folder: Path, n: int, seed: int, body_words: tuple[int, int] = (10, 60)) -> None:
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "posts.jsonl", "w") as out:
         for i in range(n):
             title = " ".join(rng.choices(WORDS, k=rng.randint(3, 9)))
-            body = "QR Code Link to This Post\n\n" + " ".join(rng.choices(WORDS, k=rng.randint(10, 60))) + " &amp; more"
+            body = "QR Code Link to This Post\n\n" + " ".join(rng.choices(WORDS, k=rng.randint(*body_words))) + " &amp; more"
             record = {
                 "pid": str(7_000_000_000 + seed * 10_000_000 + i),
                 "url": f"https://waco.craigslist.org/pts/d/{i}.html",
@@ -111,6 +112,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=50_000)
     parser.add_argument("--images", type=int, default=600)
     parser.add_argument("--dumps", type=int, default=8)
+    parser.add_argument("--big-dump-mb", type=int, default=1024, help="size of the one-big-dump memory check (0: skip)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,6 +148,24 @@ def main() -> None:
             f"peak RSS: 1 dump {one['rss_mb']:.0f} MB, {args.dumps} dumps {all_days['rss_mb']:.0f} MB "
             f"(ratio {growth:.2f}; must not grow: {'PASS' if growth <= 1.10 else 'FAIL'})"
         )
+
+        if args.big_dump_mb:
+            # One dump of about --big-dump-mb MB against one of a tenth of it: memory must not follow the size.
+            sizes = {}
+            for label, megabytes in (("small", max(args.big_dump_mb // 10, 1)), ("big", args.big_dump_mb)):
+                inbox = root / f"size-{label}"
+                lines = int(megabytes * 1_000_000 / 1_050)  # about 1,050 bytes per line with these bodies
+                text_dump(inbox / "craigslist" / "2024-03-01", lines, seed=99, body_words=(120, 180))
+                size = (inbox / "craigslist" / "2024-03-01" / "posts.jsonl").stat().st_size
+                sizes[label] = (size, run_child(["--child-ingest", str(inbox), str(root / f"home-{label}"), "1"]))
+                shutil.rmtree(inbox)
+            (small_size, small), (big_size, big) = sizes["small"], sizes["big"]
+            ratio = big["rss_mb"] / small["rss_mb"]
+            print(
+                f"one dump of {big_size / 2**20:,.0f} MiB ({big['posts']:,} posts in {big['seconds']:.0f} s): peak RSS "
+                f"{big['rss_mb']:.0f} MB; of {small_size / 2**20:,.0f} MiB: {small['rss_mb']:.0f} MB "
+                f"(ratio {ratio:.2f}; bounded: {'PASS' if ratio <= 1.25 else 'FAIL'})"
+            )
 
 
 if __name__ == "__main__":

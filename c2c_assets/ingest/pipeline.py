@@ -14,6 +14,7 @@ import json
 import os
 import re
 import time
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +27,16 @@ import pyarrow as pa
 
 from c2c_assets.home import C2cHome
 from c2c_assets.ingest import schema
-from c2c_assets.ingest.dumps import MAX_LINE_BYTES, RAW_CUT_BYTES, Dump, DumpError, RawLine, find_dumps, read_line_numbers, read_lines
+from c2c_assets.ingest.dumps import (
+    MAX_LINE_BYTES,
+    RAW_CUT_BYTES,
+    Dump,
+    DumpError,
+    RawLine,
+    find_dumps,
+    read_line_numbers,
+    read_lines,
+)
 from c2c_assets.ingest.images import ImageRejected, ImageSettings, ImageStore, StoredImage, is_url, read_local_image
 from c2c_assets.lake import AtomicParquetWriter, StorageError, partition_file
 from c2c_assets.sources import get_source
@@ -160,6 +170,40 @@ def _quarantine_row(dump: Dump, raw: RawLine, reason: str, detail: str) -> dict[
     }
 
 
+class _ListingLines:
+    """Which line of a dump last carried each listing, in 16 bytes a listing (a 64-bit hash of its id and
+    the line number) rather than a dict of id strings: memory stays small however large the dump."""
+
+    def __init__(self) -> None:
+        self._keys = array("Q")  # stdlib arrays: 8 bytes an item, no Python object per entry
+        self._lines = array("q")
+
+    def add(self, post_id: str, line: int) -> None:
+        self._keys.append(int.from_bytes(hashlib.blake2b(post_id.encode("utf-8", "replace"), digest_size=8).digest(), "little"))
+        self._lines.append(line)
+
+    def superseded(self) -> dict[int, int]:
+        """Earlier line -> the last line of the same key (candidates: a hash collision is possible)."""
+        import numpy as np
+
+        keys = np.frombuffer(self._keys, dtype=np.uint64)
+        lines = np.frombuffer(self._lines, dtype=np.int64)
+        ordered = np.sort(keys)
+        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        del ordered  # the common case ends here, having held one extra copy of the keys
+        if not len(repeated):
+            return {}
+        rows = np.flatnonzero(np.isin(keys, repeated))  # only the repeated listings from here on
+        keys, lines = keys[rows], lines[rows]
+        order = np.lexsort((lines, keys))
+        keys, lines = keys[order], lines[order]
+        last_of_key = np.r_[keys[1:] != keys[:-1], True]
+        last_rows = np.flatnonzero(last_of_key)
+        later = lines[last_rows[np.searchsorted(last_rows, np.arange(len(keys)))]]
+        earlier = ~last_of_key
+        return dict(zip(lines[earlier].tolist(), later[earlier].tolist(), strict=True))
+
+
 class _DateIngest:
     def __init__(self, home: C2cHome, scrape_date: date, settings: IngestSettings, log: Log) -> None:
         self.home = home
@@ -197,6 +241,7 @@ class _DateIngest:
             summaries.append(summary)
             if replaced:
                 superseded[dump.name] = replaced
+                summary.accepted -= len(replaced)
                 self._quarantine_superseded(dump, replaced, summary)
         if superseded:
             self._drop_superseded(superseded)
@@ -205,8 +250,7 @@ class _DateIngest:
     def _ingest_dump(self, dump: Dump) -> tuple[DumpSummary, dict[int, int]]:
         source = get_source(dump.source)
         summary = DumpSummary(dump.name, dump.fingerprint())
-        latest_line: dict[str, int] = {}
-        superseded: dict[int, int] = {}  # earlier line -> the later line of the same listing
+        seen = _ListingLines()
         pending: list[tuple[int, ParsedPost]] = []
         quarantined: list[dict[str, Any]] = []
         started = time.perf_counter()
@@ -218,9 +262,7 @@ class _DateIngest:
                 summary.quarantined[error.reason] += 1
                 quarantined.append(_quarantine_row(dump, raw, error.reason, error.detail))
                 continue
-            if post.post_id in latest_line:
-                superseded[latest_line[post.post_id]] = raw.number
-            latest_line[post.post_id] = raw.number
+            seen.add(post.post_id, raw.number)
             pending.append((raw.number, post))
             if len(pending) + len(quarantined) >= self.settings.chunk_lines:
                 self._write_posts(dump, pending, summary)
@@ -232,8 +274,18 @@ class _DateIngest:
         self.writers["quarantine"].write_rows(quarantined)
         if summary.lines == 0:
             raise DumpError(f"empty dump {dump.name}/{dump.posts_file.name}: no non-blank lines")
-        summary.accepted -= len(superseded)
-        return summary, superseded
+        return summary, self._confirmed(dump, source, seen.superseded())
+
+    def _confirmed(self, dump: Dump, source: Source, candidates: dict[int, int]) -> dict[int, int]:
+        """Keep the pairs whose two lines really carry the same listing id (the keys are 64-bit hashes)."""
+        if not candidates:
+            return {}
+        raws = read_line_numbers(dump, set(candidates) | set(candidates.values()))
+        return {
+            line: later
+            for line, later in candidates.items()
+            if parse_line(source, raws[line]).post_id == parse_line(source, raws[later]).post_id
+        }
 
     def _image_jobs(self, dump: Dump, posts: list[tuple[int, ParsedPost]]) -> dict[tuple[int, int], StoredImage | ImageRejected]:
         """Check and store every photo of ``posts``; keyed by (line number, position)."""
