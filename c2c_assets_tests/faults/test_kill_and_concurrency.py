@@ -180,7 +180,8 @@ embeddings.embed_date(C2cHome(Path(sys.argv[1])), date(2024, 3, 1), encoder)
 """
 
 
-def test_kill_9_mid_embedding_then_rerun_equals_a_clean_run(tmp_path):
+@pytest.mark.parametrize("kill_after_s", [0.05, 0.3, 0.6])
+def test_kill_9_mid_embedding_then_rerun_equals_a_clean_run(tmp_path, kill_after_s):
     from c2c_assets.embeddings import embed_date, embedding_file
     from c2c_assets.encoders import create_encoder
 
@@ -193,7 +194,7 @@ def test_kill_9_mid_embedding_then_rerun_equals_a_clean_run(tmp_path):
     deadline = time.monotonic() + 120
     while not (folder.is_dir() and list(folder.glob(".*.tmp"))) and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.01)
-    time.sleep(0.3)
+    time.sleep(kill_after_s)
     assert child.poll() is None, "the child finished before it could be killed mid-write"
     child.send_signal(signal.SIGKILL)
     child.wait()
@@ -293,7 +294,8 @@ idx.publish(home, "e", "post", index, ids, idx.BuildInfo("e", "post", "hnsw", {}
 """
 
 
-def test_kill_9_mid_index_build_keeps_the_live_index(tmp_path):
+@pytest.mark.parametrize("kill_after_s", [0.1, 0.5])
+def test_kill_9_mid_index_build_keeps_the_live_index(tmp_path, kill_after_s):
     import numpy as np
     import pyarrow as pa
 
@@ -306,7 +308,7 @@ def test_kill_9_mid_index_build_keeps_the_live_index(tmp_path):
     idx.publish(home, "e", "post", idx.build(vectors, idx.IndexPlan("flat")), ids, idx.BuildInfo("e", "post", "flat", {}, 8, 8, 1.0, 0.0, 0.0, 0, time.time()))
     child = subprocess.Popen([sys.executable, "-c", INDEX_CHILD, str(home.root)], stdout=subprocess.PIPE, text=True)
     assert child.stdout.readline().strip() == "building"
-    time.sleep(0.5)  # mid-build: an HNSW build of 60K vectors takes seconds
+    time.sleep(kill_after_s)  # mid-build: an HNSW build of 60K vectors takes seconds
     assert child.poll() is None
     child.send_signal(signal.SIGKILL)
     child.wait()
