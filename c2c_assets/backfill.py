@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any
 
 import dagster as dg
 
@@ -46,8 +45,3 @@ def launch_encoder_backfill(instance: dg.DagsterInstance, definitions: dg.Defini
     )
     instance.add_backfill(backfill)
     return backfill_id, keys
-
-
-def backfill_status(instance: dg.DagsterInstance, backfill_id: str) -> dict[str, Any]:
-    backfill = instance.get_backfill(backfill_id)
-    return {"id": backfill_id, "status": backfill.status.value, "title": backfill.title} if backfill else {}

@@ -65,13 +65,6 @@ def _dynamic_views() -> dict[str, Callable[[C2cHome], str]]:
     return {"embeddings": embeddings_view}
 
 
-def register_lake_table(table: LakeTable, derived: dict[str, str] | None = None) -> None:
-    """Later domains (embeddings, clusters...) add their views here."""
-    if all(t.view != table.view for t in LAKE_TABLES):
-        LAKE_TABLES.append(table)
-    DERIVED_VIEWS.update(derived or {})
-
-
 @contextmanager
 def connect(home: C2cHome, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse, waiting while another process holds its write lock."""

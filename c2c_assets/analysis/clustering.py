@@ -548,16 +548,30 @@ def width_sweep(
     if not widths:
         raise ValueError("widths is empty")
     model = fit_pca(iter_row_batches(x), max(widths))
-    reduced = model.transform(x)
+    return sweep_projected(model.transform(x), model.explained_variance_ratio, widths, k, seed, truth, sample_size=sample_size)
+
+
+def sweep_projected(
+    projected: np.ndarray,
+    explained_variance_ratio: np.ndarray,
+    widths: Sequence[int],
+    k: int,
+    seed: int = 0,
+    truth: Sequence[object] | np.ndarray | None = None,
+    *,
+    sample_size: int = 10_000,
+) -> list[dict[str, Any]]:
+    """The sweep over data already projected on its principal components (widest first columns), for a
+    caller that has the PCA already; ``explained_variance_ratio`` is that PCA's, per component."""
     rows: list[dict[str, Any]] = []
     for requested in widths:
-        width = min(requested, model.width)
-        part = np.ascontiguousarray(reduced[:, :width])
+        width = min(requested, projected.shape[1])
+        part = np.ascontiguousarray(projected[:, :width])
         result = kmeans(part, k, seed)
         row: dict[str, Any] = {
             "width": width,
             "requested_width": requested,
-            "explained_variance": float(model.explained_variance_ratio[:width].sum()),
+            "explained_variance": float(np.asarray(explained_variance_ratio)[:width].sum()),
             "inertia": result.inertia,
             **internal_metrics(part, result.labels, sample_size, seed),
         }

@@ -8,9 +8,8 @@ Outputs: ``lake/reduced/encoder=<e>/``, ``lake/clusters/encoder=<e>/``,
 from __future__ import annotations
 
 import csv
-import json
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +70,6 @@ class Reduced:
     vectors: np.ndarray  # (n, width) float32, the analysis space
     pca128: np.ndarray  # (n, <=128) float32, for the width sweep (PCA nests: width w = first w columns)
     explained: np.ndarray  # explained variance ratio per PCA component
-    notes: dict[str, Any] = field(default_factory=dict)
 
 
 def reduce(home: C2cHome, encoder: str, settings: AnalysisSettings) -> Reduced:
@@ -94,7 +92,7 @@ def reduce(home: C2cHome, encoder: str, settings: AnalysisSettings) -> Reduced:
     else:
         vectors = projected[:, : settings.width]
     ratio = np.asarray(model.explained_variance_ratio, dtype=np.float64)
-    return Reduced(ids, np.ascontiguousarray(vectors, dtype=np.float32), projected, ratio, {"pca_width": projected.shape[1]})
+    return Reduced(ids, np.ascontiguousarray(vectors, dtype=np.float32), projected, ratio)
 
 
 def write_reduced(home: C2cHome, encoder: str, reduced: Reduced) -> Path:
@@ -164,19 +162,16 @@ def sweep(encoder: str, reduced: Reduced, settings: AnalysisSettings, truth: dic
     rows_idx = np.sort(rng.choice(n, size=min(n, settings.sweep_sample), replace=False))
     sample = reduced.pca128[rows_idx]
     labelled = _truth_for([reduced.post_ids[i] for i in rows_idx], truth)
-    rows = []
-    for width in settings.sweep_widths:
-        if width > sample.shape[1]:
-            continue
-        x = np.ascontiguousarray(sample[:, :width])
-        result = clustering.kmeans(x, min(settings.k, len(x) - 1), settings.seed)
-        scores = dict(clustering.internal_metrics(x, result.labels, settings.silhouette_sample, settings.seed))
-        if any(labelled):
-            scores.update(clustering.external_metrics(result.labels, labelled))
-        explained = float(reduced.explained[:width].sum())
-        sweep_settings = AnalysisSettings(reduction="pca", width=width, k=settings.k, seed=settings.seed)
-        rows.append(_metrics_row(encoder, "sweep", sweep_settings, width, len(x), explained, scores))
-    return rows
+    widths = [width for width in settings.sweep_widths if width <= sample.shape[1]]
+    results = clustering.sweep_projected(
+        sample, reduced.explained, widths, min(settings.k, len(sample) - 1), settings.seed,
+        labelled if any(labelled) else None, sample_size=settings.silhouette_sample,
+    )
+    return [
+        _metrics_row(encoder, "sweep", AnalysisSettings(reduction="pca", width=r["width"], k=settings.k, seed=settings.seed),
+                     r["width"], len(sample), r["explained_variance"], r)
+        for r in results
+    ]
 
 
 def write_clusters(home: C2cHome, encoder: str, reduced: Reduced, outcome: ClusterOutcome, metric_rows: list[dict[str, Any]]) -> None:
@@ -250,8 +245,6 @@ def summarise_metrics(row: dict[str, Any]) -> dict[str, Any]:
     return {k: row[k] for k in keep if row.get(k) is not None}
 
 
-def as_json(value: Any) -> str:
-    return json.dumps(value, default=lambda o: asdict(o) if hasattr(o, "__dataclass_fields__") else str(o))
 
 
 def read_clusters(home: C2cHome, encoder: str) -> dict[str, int]:

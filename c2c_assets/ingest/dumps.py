@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import os
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -138,7 +137,3 @@ def dumps_digest(dumps: list[Dump]) -> str:
     """One short hash for a set of dumps' fingerprints: a run key that changes when any dump does."""
     text = "\n".join(f"{d.name}={d.fingerprint()}" for d in sorted(dumps, key=lambda d: d.name))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def relative_to_inbox(dump: Dump, inbox: Path) -> str:
-    return os.path.relpath(dump.folder, inbox)

@@ -38,7 +38,7 @@ from c2c_assets.ingest.dumps import (
     read_lines,
 )
 from c2c_assets.ingest.images import ImageRejected, ImageSettings, ImageStore, StoredImage, is_url, read_local_image
-from c2c_assets.lake import AtomicParquetWriter, StorageError, partition_file
+from c2c_assets.lake import AtomicParquetWriter, StorageError, iter_batches, partition_file
 from c2c_assets.sources import get_source
 from c2c_assets.sources.base import (
     DUPLICATE_LISTING,
@@ -386,7 +386,7 @@ class _DateIngest:
             old = self.writers[name]
             old.close()
             new = AtomicParquetWriter(old.path, old.schema)
-            for batch in _batches(old.temporary_path):
+            for batch in iter_batches(old.temporary_path):
                 keep = pa.array(
                     [line not in superseded.get(dump, ()) for dump, line in zip(
                         batch.column("dump").to_pylist(), batch.column("line_number").to_pylist(), strict=True)]
@@ -394,12 +394,6 @@ class _DateIngest:
                 new.write_table(pa.Table.from_batches([batch]).filter(keep))
             old.abort()
             self.writers[name] = new
-
-
-def _batches(path: Path) -> Iterable[pa.RecordBatch]:
-    from c2c_assets.lake import iter_batches
-
-    return iter_batches(path)
 
 
 def ingest_date(

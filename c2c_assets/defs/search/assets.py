@@ -26,8 +26,8 @@ class IndexConfig(dg.Config):
     "held-out queries to recall@10 >= 0.95 against exact search. Replaced atomically; `c2c search` reads it.",
 )
 def faiss_index(context: dg.AssetExecutionContext, config: IndexConfig, c2c: C2cResource) -> dg.MaterializeResult:
-    from c2c_assets.search.service import build_indexes
     from c2c_assets.ingest.summary import markdown_table
+    from c2c_assets.search.service import build_indexes
 
     encoder = context.partition_key
     infos = build_indexes(c2c.paths(), encoder, int(config.memory_budget_gb * (1 << 30)), log=context.log.info)
