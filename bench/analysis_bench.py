@@ -14,9 +14,9 @@ the pipeline in a child process, so that the peak RSS is the pipeline's own:
 and prints the seconds of each stage, the total and the peak RSS against the targets (200K: <= 30 s,
 <= 3 GB; 1.2M: <= 4 min, <= 8 GB). The 200K child then runs a head-to-head on its 200K x 64 reduced
 data: FAISS k-means (++ seeds) vs scikit-learn KMeans(init="k-means++", n_init=1): inertia ratio
-(target: FAISS within 1%) and speed-up (target >= 10x), for the library's default (FAISS trains on
-as the pipeline ran it (its first call, setup included) and again warm (256 points per centroid, the
-library default), plus FAISS's random seeding.
+(target: FAISS within 1%) and speed-up (target >= 10x), for FAISS as the pipeline ran it (its first
+call, setup included) and again warm (256 points per centroid, the library default), plus FAISS's
+random seeding.
 
 Timings depend on the machine's load: the script prints the load average it started under. On a
 shared 2-core machine OpenMP's default spin-waiting can make FAISS 5-20x slower when another process
