@@ -11,6 +11,7 @@ from c2c_assets.ingest.images import (
     NOT_AN_IMAGE,
     TOO_LARGE,
     TOO_MANY_PIXELS,
+    UNREADABLE_FILE,
     UNSAFE_PATH,
     ImageRejected,
     ImageSettings,
@@ -40,6 +41,7 @@ def dump_dir(tmp_path):
         ("C:\\Windows\\win.ini", UNSAFE_PATH),
         ("images/a\x00.jpg", UNSAFE_PATH),
         ("images/nope.jpg", MISSING_FILE),
+        ("images/good.jpg/inside", UNREADABLE_FILE),  # a file used as a folder: the open itself fails
         ("images", NOT_AN_IMAGE),
         ("", BAD_REFERENCE),
         (None, BAD_REFERENCE),

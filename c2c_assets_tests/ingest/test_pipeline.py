@@ -182,3 +182,17 @@ def test_rerun_replaces_never_duplicates(tmp_path, home):
         ingest_date(inbox, home, DAY)
     count = duckdb.connect().execute(f"SELECT count(*) FROM '{home.lake}/posts/*/*.parquet'").fetchone()[0]
     assert count == 19
+
+
+def test_photos_beyond_the_per_post_limit_keep_a_rejected_row_each(tmp_path, home):
+    from c2c_assets.ingest.pipeline import MAX_IMAGES_PER_POST
+
+    inbox = tmp_path / "inbox"
+    refs = ["images/a.jpg"] * (MAX_IMAGES_PER_POST + 3)
+    make_dump(inbox, "craigslist", [good(1, images=refs)], images={"a.jpg": jpeg_bytes()})
+    ingest_date(inbox, home, DAY)
+    rows = sorted(table(home, "post_images"), key=lambda r: r["position"])
+    assert len(rows) == MAX_IMAGES_PER_POST + 3
+    assert {r["status"] for r in rows[:MAX_IMAGES_PER_POST]} == {"ok"}
+    assert [r["reason"] for r in rows[MAX_IMAGES_PER_POST:]] == ["too_many_images"] * 3
+    assert not image_row_mismatches(home, DAY)
