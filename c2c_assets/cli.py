@@ -555,11 +555,11 @@ def report(home: HomeOption = None) -> None:
     console.print(f"\nHTML: {metadata['report'].value}")
     evals = sorted(paths.lake.glob("image_to_text_eval/configuration=*/part-0.parquet"))
     if evals:
-        import pyarrow.parquet as pq
+        from c2c_assets.storage import read_table
 
         table = Table("configuration", "model", "mean cosine", "", title="Image-to-text: predicted vs true text embedding (test split)")
         for path in evals:
-            for row in pq.read_table(path).to_pylist():
+            for row in read_table(path).to_pylist():
                 table.add_row(row["configuration"], row["model"], f"{row['mean_cosine']:.4f}", row["description"])
         console.print(table)
 

@@ -13,16 +13,15 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from c2c_assets.encoders import Encoder, PostInput
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import AtomicParquetWriter, partition_file
+from c2c_assets.storage import Location, read_schema, read_table, register_with_duckdb
 
 ASSET = "post_embeddings"
 # Posts embedded per call to the encoder: big enough for full GPU batches, small enough to stream.
@@ -45,7 +44,7 @@ def embedding_schema(width: int, part_widths: dict[str, int]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def embedding_file(home: C2cHome, scrape_date: date, encoder: str) -> Path:
+def embedding_file(home: C2cHome, scrape_date: date, encoder: str) -> Location:
     return partition_file(home.lake, ASSET, {"date": scrape_date.isoformat(), "encoder": encoder})
 
 
@@ -61,22 +60,22 @@ def posts_of_date(home: C2cHome, scrape_date: date) -> list[PostToEmbed]:
     posts_path = partition_file(home.lake, "posts", keys)
     if not posts_path.exists():
         raise FileNotFoundError(f"posts has no partition {scrape_date}: ingest that date first")
-    images = pq.read_table(
+    images = read_table(
         partition_file(home.lake, "post_images", keys),
         columns=["post_id", "position", "status", "path"],
         filters=[("status", "=", "ok")],
     ).sort_by([("post_id", "ascending"), ("position", "ascending")])
-    photos: dict[str, list[Path]] = {}
+    photos: dict[str, list[Location]] = {}
     for post_id, path in zip(images.column("post_id").to_pylist(), images.column("path").to_pylist(), strict=True):
-        photos.setdefault(post_id, []).append(home.root / path)
-    table = pq.read_table(posts_path, columns=["post_id", "title", "description", "content_hash"])
+        photos.setdefault(post_id, []).append(home.stored_image(path))
+    table = read_table(posts_path, columns=["post_id", "title", "description", "content_hash"])
     return [
         PostToEmbed(PostInput(row["post_id"], row["title"], row["description"], tuple(photos.get(row["post_id"], ()))), row["content_hash"])
         for row in table.to_pylist()
     ]
 
 
-def _reusable(home: C2cHome, encoder: str, fingerprint: str, scrape_date: date, wanted: set[str]) -> dict[str, tuple[Path, str]]:
+def _reusable(home: C2cHome, encoder: str, fingerprint: str, scrape_date: date, wanted: set[str]) -> dict[str, tuple[Location, str]]:
     """content_hash -> (file, post_id) of an existing vector for that content by this encoder version.
 
     The partition being rebuilt is looked at first; then other dates (a listing re-scraped unchanged
@@ -86,11 +85,11 @@ def _reusable(home: C2cHome, encoder: str, fingerprint: str, scrape_date: date, 
         return {}
     own = embedding_file(home, scrape_date, encoder)
     others = sorted(home.lake.glob(f"{ASSET}/date=*/encoder={encoder}/part-0.parquet"), reverse=True)
-    found: dict[str, tuple[Path, str]] = {}
+    found: dict[str, tuple[Location, str]] = {}
     for path in [own, *[p for p in others if p != own]]:
         if not path.exists():
             continue
-        table = pq.read_table(path, columns=["post_id", "content_hash", "fingerprint"])
+        table = read_table(path, columns=["post_id", "content_hash", "fingerprint"])
         for post_id, content, print_ in zip(*(table.column(c).to_pylist() for c in ("post_id", "content_hash", "fingerprint")), strict=True):
             if print_ == fingerprint and content in wanted and content not in found:
                 found[content] = (path, post_id)
@@ -110,13 +109,13 @@ class EmbedSummary:
     not_embeddable: int = 0  # e.g. photo-less posts for a photos-only encoder
     images: int = 0
     seconds: float = 0.0
-    path: Path | None = None
+    path: Location | None = None
     not_embeddable_ids: list[str] = field(default_factory=list)
 
 
-def _carried(path: Path, pairs: list[tuple[str, PostToEmbed]], schema: pa.Schema, scrape_date: date) -> pa.Table:
+def _carried(path: Location, pairs: list[tuple[str, PostToEmbed]], schema: pa.Schema, scrape_date: date) -> pa.Table:
     """Rows of ``path`` for the source post ids in ``pairs``, relabelled as the current posts of this date."""
-    table = pq.read_table(path, columns=[n for n in schema.names if n != "scrape_date"])
+    table = read_table(path, columns=[n for n in schema.names if n != "scrape_date"])
     index = {post_id: row for row, post_id in enumerate(table.column("post_id").to_pylist())}
     taken = table.take(pa.array([index[source] for source, _ in pairs], pa.int64()))
     taken = taken.set_column(taken.schema.get_field_index("post_id"), "post_id", pa.array([item.post.post_id for _, item in pairs]))
@@ -177,14 +176,14 @@ def embed_date(
             done += len(chunk)
             if progress:
                 progress(done, len(to_embed))
-        by_file: dict[Path, list[tuple[str, PostToEmbed]]] = {}
+        by_file: dict[Location, list[tuple[str, PostToEmbed]]] = {}
         for item in posts:
             if item.content_hash in reuse:
                 path, source_id = reuse[item.content_hash]
                 by_file.setdefault(path, []).append((source_id, item))
         for path, pairs in by_file.items():
             if writer is None:
-                writer = AtomicParquetWriter(embedding_file(home, scrape_date, encoder.name), pq.read_schema(path))
+                writer = AtomicParquetWriter(embedding_file(home, scrape_date, encoder.name), read_schema(path))
             writer.write_table(_carried(path, pairs, writer.schema, scrape_date))
         if writer is None:  # nothing embeddable at all: still publish an empty partition of the right shape
             probe = encoder.embed_posts([PostInput("probe", "probe", "probe")])
@@ -233,7 +232,7 @@ def expected_post_ids(home: C2cHome, scrape_date: date, modalities: frozenset[st
     """The posts of a date an encoder must embed: all of them, or those with a stored photo for photo-only encoders."""
     keys = {"date": scrape_date.isoformat()}
     columns = ["post_id", "n_images_ok"]
-    table = pq.read_table(partition_file(home.lake, "posts", keys), columns=columns)
+    table = read_table(partition_file(home.lake, "posts", keys), columns=columns)
     if "text" in modalities:
         return table.column("post_id").to_pylist()
     return [row["post_id"] for row in table.to_pylist() if row["n_images_ok"] > 0]
@@ -241,7 +240,7 @@ def expected_post_ids(home: C2cHome, scrape_date: date, modalities: frozenset[st
 
 def check_partition(home: C2cHome, scrape_date: date, encoder: str, width: int, expected_ids: Sequence[str]) -> VectorProblems:
     """One finite unit vector of the declared width per expected post, and nothing else."""
-    table = pq.read_table(embedding_file(home, scrape_date, encoder), columns=["post_id", "vector"])
+    table = read_table(embedding_file(home, scrape_date, encoder), columns=["post_id", "vector"])
     ids = table.column("post_id").to_pylist()
     stored_width = table.schema.field("vector").type.list_size
     values = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(len(ids), stored_width)
@@ -283,7 +282,7 @@ def embeddings_view(home: C2cHome) -> str:
 
 
 
-def current_vector_files(home: C2cHome, encoder: str) -> list[Path]:
+def current_vector_files(home: C2cHome, encoder: str) -> list[Location]:
     return sorted(home.lake.glob(f"{ASSET}/date=*/encoder={encoder}/part-0.parquet"))
 
 
@@ -315,7 +314,7 @@ def iter_current_vectors(
         JOIN latest AS l ON e.post_id = l.post_id AND e.scrape_date = l.scrape_date
         WHERE e.{column} IS NOT NULL
     """
-    with duckdb.connect() as db:
+    with register_with_duckdb(duckdb.connect(), [home.lake]) as db:
         reader = db.sql(sql).to_arrow_reader(batch_rows)
         for batch in reader:
             ids = batch.column(0).to_pylist()

@@ -2,12 +2,15 @@
 
 A partition is one file, ``lake/<asset>/<key>=<value>/.../part-0.parquet``. Writers stream
 into a hidden temporary file beside it and ``os.replace`` it into place, so a reader (DuckDB
-globbing ``*.parquet``) sees the old partition or the new one, never a half-written mix.
+globbing ``*.parquet``) sees the old partition or the new one, never a half-written mix. A lake
+on object storage (``C2C_LAKE_URL``) is written the same way from a local spool file, published
+with one upload (``storage.publish_file``).
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -16,11 +19,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from c2c_assets.storage import Location, is_local, parquet_file, publish_file
+
 PART_NAME = "part-0.parquet"
 _TMP_SUFFIX = ".tmp"
 
 
-def partition_dir(lake: Path, asset: str, keys: Mapping[str, str]) -> Path:
+def partition_dir(lake: Location, asset: str, keys: Mapping[str, str]) -> Location:
     folder = lake / asset
     for name, value in keys.items():
         if not value or "/" in value or value.startswith("."):
@@ -29,11 +34,11 @@ def partition_dir(lake: Path, asset: str, keys: Mapping[str, str]) -> Path:
     return folder
 
 
-def partition_file(lake: Path, asset: str, keys: Mapping[str, str]) -> Path:
+def partition_file(lake: Location, asset: str, keys: Mapping[str, str]) -> Location:
     return partition_dir(lake, asset, keys) / PART_NAME
 
 
-def asset_glob(lake: Path, asset: str, depth: int = 1) -> str:
+def asset_glob(lake: Location, asset: str, depth: int = 1) -> str:
     """The glob DuckDB reads for every partition of ``asset`` (``depth`` partition levels)."""
     return str(lake / asset / "/".join(["*"] * depth) / "*.parquet")
 
@@ -71,12 +76,15 @@ class StorageError(OSError):
 class AtomicParquetWriter:
     """Stream record batches into a partition; ``commit`` publishes it, ``abort`` leaves the old one."""
 
-    def __init__(self, path: Path, schema: pa.Schema, *, compression: str = "zstd") -> None:
+    def __init__(self, path: Location, schema: pa.Schema, *, compression: str = "zstd") -> None:
         self.path = path
         self.schema = schema
-        path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(path.parent)
-        self._tmp = path.parent / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}"
+        # Beside the partition locally (same filesystem: the rename is atomic); in a local spool
+        # folder for object storage, uploaded whole on commit.
+        spool = path.parent if is_local(path) else Path(tempfile.gettempdir()) / "c2c-spool"
+        spool.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(spool)
+        self._tmp = spool / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}"
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._tmp, schema, compression=compression)
         self.rows = 0
 
@@ -99,12 +107,9 @@ class AtomicParquetWriter:
             self._writer.close()
             self._writer = None
 
-    def commit(self) -> Path:
+    def commit(self) -> Location:
         self.close()
-        with open(self._tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(self._tmp, self.path)
-        _fsync_dir(self.path.parent)
+        publish_file(self._tmp, self.path)
         return self.path
 
     def abort(self) -> None:
@@ -125,19 +130,11 @@ class AtomicParquetWriter:
             self.abort()
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_partition(lake: Path, asset: str, keys: Mapping[str, str], table: pa.Table) -> Path:
+def write_partition(lake: Location, asset: str, keys: Mapping[str, str], table: pa.Table) -> Location:
     with AtomicParquetWriter(partition_file(lake, asset, keys), table.schema) as writer:
         writer.write_table(table)
     return writer.path
 
 
-def iter_batches(path: Path, columns: list[str] | None = None, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
-    yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns)
+def iter_batches(path: Location, columns: list[str] | None = None, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
+    yield from parquet_file(path).iter_batches(batch_size=batch_size, columns=columns)

@@ -10,7 +10,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -18,6 +17,7 @@ import pyarrow as pa
 from c2c_assets.home import C2cHome
 from c2c_assets.ingest import schema
 from c2c_assets.lake import asset_glob
+from c2c_assets.storage import register_with_duckdb
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,13 @@ def _dynamic_views() -> dict[str, Callable[[C2cHome], str]]:
 
 @contextmanager
 def connect(home: C2cHome, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse, waiting while another process holds its write lock."""
+    """Open the warehouse, waiting while another process holds its write lock. The views read the lake
+    wherever it lives: an object-storage lake's filesystem is registered with every connection."""
     deadline = time.monotonic() + _LOCK_WAIT_S
     while True:
         try:
             connection = duckdb.connect(str(home.warehouse), read_only=read_only)
+            register_with_duckdb(connection, [home.lake])
             break
         except duckdb.IOException as error:
             if "lock" not in str(error).lower() or time.monotonic() > deadline:
@@ -94,7 +96,7 @@ def refresh_views(home: C2cHome) -> list[str]:
     with connect(home) as db:
         for table in [*LAKE_TABLES, *_analysis_tables()]:
             pattern = asset_glob(home.lake, table.asset, table.depth)
-            if any(Path(home.lake / table.asset).glob("/".join(["*"] * table.depth) + "/*.parquet")):
+            if any((home.lake / table.asset).glob("/".join(["*"] * table.depth) + "/*.parquet")):
                 source = f"read_parquet({quote(pattern)}, union_by_name = true, hive_partitioning = false)"
             else:
                 empty = table.schema.empty_table()  # noqa: F841 - read by DuckDB's replacement scan

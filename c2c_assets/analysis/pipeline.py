@@ -15,13 +15,13 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from c2c_assets.analysis import clustering
 from c2c_assets.analysis.schema import CLUSTERS_SCHEMA, METRICS_SCHEMA
 from c2c_assets.embeddings import iter_current_vectors
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import partition_file, write_partition
+from c2c_assets.storage import Location, read_table
 
 SWEEP_WIDTHS = (8, 16, 32, 64, 128)
 # The columns of the encoder comparison (the full metric set stays in cluster_metrics).
@@ -95,7 +95,7 @@ def reduce(home: C2cHome, encoder: str, settings: AnalysisSettings) -> Reduced:
     return Reduced(ids, np.ascontiguousarray(vectors, dtype=np.float32), projected, ratio)
 
 
-def write_reduced(home: C2cHome, encoder: str, reduced: Reduced) -> Path:
+def write_reduced(home: C2cHome, encoder: str, reduced: Reduced) -> Location:
     width = reduced.vectors.shape[1]
     table = pa.table(
         {
@@ -107,7 +107,7 @@ def write_reduced(home: C2cHome, encoder: str, reduced: Reduced) -> Path:
 
 
 def read_reduced(home: C2cHome, encoder: str) -> tuple[list[str], np.ndarray]:
-    table = pq.read_table(partition_file(home.lake, "reduced", _keys(encoder)))
+    table = read_table(partition_file(home.lake, "reduced", _keys(encoder)))
     ids = table.column("post_id").to_pylist()
     flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
     return ids, np.ascontiguousarray(flat.reshape(len(ids), -1), dtype=np.float32)
@@ -226,7 +226,7 @@ def report_cards(home: C2cHome, encoder: str, n_nearest: int = 10) -> list[Any]:
         nearest = [
             NearestPost(
                 post_id=r[1], title=r[3], price_usd=r[5], url=r[6],
-                thumbnail=(home.root / r[8]) if r[8] else None, distance=float(r[2]) if r[2] is not None else float("nan"),
+                thumbnail=home.stored_image(r[8]) if r[8] else None, distance=float(r[2]) if r[2] is not None else float("nan"),
             )
             for r in members[:n_nearest]
         ]
@@ -248,7 +248,7 @@ def summarise_metrics(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_clusters(home: C2cHome, encoder: str) -> dict[str, int]:
-    table = pq.read_table(partition_file(home.lake, "clusters", _keys(encoder)), columns=["post_id", "cluster"])
+    table = read_table(partition_file(home.lake, "clusters", _keys(encoder)), columns=["post_id", "cluster"])
     return dict(zip(table.column("post_id").to_pylist(), table.column("cluster").to_pylist(), strict=True))
 
 
@@ -274,7 +274,7 @@ def build_map(home: C2cHome, encoder: str, settings: AnalysisSettings) -> tuple[
     details = {rank: (title, price, thumb) for rank, title, price, thumb in info}
     titles = [details.get(i, ("", None, None))[0] for i in range(len(sample_ids))]
     prices = [details.get(i, ("", None, None))[1] for i in range(len(sample_ids))]
-    thumbs = [(home.root / t) if (t := details.get(i, ("", None, None))[2]) else None for i in range(len(sample_ids))]
+    thumbs = [home.stored_image(t) if (t := details.get(i, ("", None, None))[2]) else None for i in range(len(sample_ids))]
     labels = np.asarray([assignment.get(pid, -1) for pid in sample_ids])
     folder = home.reports / encoder
     title = f"{encoder}: UMAP of {len(rows):,} posts, coloured by cluster"
@@ -321,7 +321,7 @@ def compare(home: C2cHome, encoders: list[str], truth: dict[str, str], settings:
         rows.append(row)
     sweep_rows = []
     for encoder in sorted(loaded):
-        table = pq.read_table(partition_file(home.lake, "cluster_metrics", _keys(encoder))).to_pylist()
+        table = read_table(partition_file(home.lake, "cluster_metrics", _keys(encoder))).to_pylist()
         for metric in table:
             if metric["kind"] == "sweep":
                 sweep_rows.append({k: metric[k] for k in ("encoder", "width", "explained_variance", "silhouette", "nmi", "ari") if k in metric})

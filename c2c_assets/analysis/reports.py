@@ -34,6 +34,8 @@ from urllib.parse import quote, urlsplit
 import numpy as np
 from PIL import Image
 
+from c2c_assets.storage import Location, location, open_image
+
 __all__ = [
     "ClusterCard",
     "NearestPost",
@@ -75,7 +77,7 @@ class NearestPost:
     title: str
     price_usd: float | None
     url: str | None
-    thumbnail: Path | None  # a JPEG on disk; None when the post has no image
+    thumbnail: Location | None  # a stored JPEG; None when the post has no image
     distance: float  # to the centroid, in the clustering space
 
 
@@ -230,9 +232,9 @@ def _cluster_name(cluster_id: int) -> str:
     return "noise" if cluster_id == NOISE_LABEL else f"cluster {cluster_id}"
 
 
-def _thumb_jpeg(path: Path, max_px: int, quality: int) -> bytes | None:
+def _thumb_jpeg(path: Location, max_px: int, quality: int) -> bytes | None:
     try:
-        with Image.open(path) as im:
+        with open_image(path) as im:
             im.draft("RGB", (max_px, max_px))  # JPEG decodes at 1/2..1/8 scale: much faster
             im = im.convert("RGB")
             im.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
@@ -243,11 +245,11 @@ def _thumb_jpeg(path: Path, max_px: int, quality: int) -> bytes | None:
         return None  # a missing or broken thumbnail must not sink a report
 
 
-def _thumb_b64(path: Path | None, max_px: int, quality: int = 75) -> str | None:
+def _thumb_b64(path: Location | str | None, max_px: int, quality: int = 75) -> str | None:
     """A thumbnail re-encoded as a small JPEG, base64; None if there is none or it is unreadable."""
     if path is None:
         return None
-    data = _thumb_jpeg(Path(path), max_px, quality)
+    data = _thumb_jpeg(location(path) if isinstance(path, str) else path, max_px, quality)
     return None if data is None else base64.b64encode(data).decode("ascii")
 
 

@@ -13,6 +13,9 @@ class C2cResource(dg.ConfigurableResource):
     """Data root and ingest settings. Unset paths resolve at run time, never at import."""
 
     home: str | None = None  # default: $C2C_HOME, else ./.c2c
+    # Object storage shared by several machines: any fsspec URL (s3://bucket/lake, gs://...).
+    lake_url: str | None = None  # default: $C2C_LAKE_URL, else <home>/lake
+    images_url: str | None = None  # default: $C2C_IMAGES_URL, else <home>/images
     inbox: str | None = None  # default: $C2C_INBOX, else <home>/inbox
     allow_private_networks: bool = False  # let the image fetcher reach loopback/private addresses
     fetch_timeout_s: float = 10.0
@@ -21,7 +24,7 @@ class C2cResource(dg.ConfigurableResource):
     max_image_pixels: int = 40_000_000
 
     def paths(self) -> C2cHome:
-        return C2cHome.from_env(self.home)
+        return C2cHome.from_env(self.home, lake_url=self.lake_url, images_url=self.images_url)
 
     def inbox_path(self) -> Path:
         chosen = self.inbox or os.environ.get("C2C_INBOX")

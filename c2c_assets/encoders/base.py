@@ -118,9 +118,9 @@ class _ImageDataset:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> Any:
-        from PIL import Image
+        from c2c_assets.storage import open_image
 
-        with Image.open(self.paths[index]) as image:
+        with open_image(self.paths[index]) as image:
             return self.transform(image.convert("RGB"))
 
 

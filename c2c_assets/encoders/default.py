@@ -81,6 +81,7 @@ from c2c_assets.encoders.base import (
     require_file,
 )
 from c2c_assets.home import C2cHome
+from c2c_assets.storage import Location, open_image
 
 FAMILY = "default"
 OPTIONS = frozenset({"image_weight", "image_weights", "text_weights", "tiny", "seed"})
@@ -104,10 +105,10 @@ def physical_cores() -> int:
     return max(1, len(cores))
 
 
-def load_pixels(path: Path | str, size: int) -> np.ndarray:
+def load_pixels(path: Location | str, size: int) -> np.ndarray:
     """A photo as (size, size, 3) uint8: shorter side resized to ``size`` (bicubic), centre crop."""
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             image.draft("RGB", (size, size))  # JPEG: decode at the smallest scale still >= size (much faster)
             image = image.convert("RGB")
     except (OSError, ValueError) as exc:

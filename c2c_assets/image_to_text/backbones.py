@@ -58,10 +58,10 @@ def _frozen(tower: torch.nn.Module) -> torch.nn.Module:
 
 
 def _clip_pixels(transform: Callable[[Any], torch.Tensor], path: Path) -> torch.Tensor:
-    from PIL import Image
+    from c2c_assets.storage import open_image
 
     try:
-        with Image.open(path) as image:
+        with open_image(path) as image:
             return transform(image.convert("RGB"))
     except (OSError, ValueError) as exc:
         raise EncoderError(f"cannot read photo {path}: {exc}") from exc

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import numpy as np
 
 from c2c_assets.encoders.base import RuntimeSettings, l2_normalize
+from c2c_assets.storage import Location, location
 
 if TYPE_CHECKING:
     import torch
@@ -22,14 +23,14 @@ class Pair:
     """One training example: a photo of a post and the embedding of that post's text (unit, float32)."""
 
     post_id: str
-    photo: Path
+    photo: Location
     target: np.ndarray = field(repr=False)
 
     def __post_init__(self) -> None:
         target = np.asarray(self.target, dtype=np.float32)
         if target.ndim != 1 or not np.isfinite(target).all() or not np.linalg.norm(target) > 0:
             raise ValueError(f"pair {self.post_id!r}: the target must be a finite, non-zero 1-d vector")
-        object.__setattr__(self, "photo", Path(self.photo))
+        object.__setattr__(self, "photo", location(self.photo) if isinstance(self.photo, str) else self.photo)
         object.__setattr__(self, "target", l2_normalize(target))
 
 
@@ -80,7 +81,7 @@ def needs_predicted_text(title: str | None, description: str | None, min_chars: 
 
 
 def build_pairs(
-    posts: Iterable[tuple[str, str, Sequence[Path | str]]],
+    posts: Iterable[tuple[str, str, Sequence[Location | str]]],
     embed_texts: Callable[[Sequence[str]], np.ndarray],
     photos: Literal["all", "first"] = "all",
     min_chars: int = 20,
@@ -99,7 +100,7 @@ def build_pairs(
     if photos not in ("all", "first"):
         raise ValueError(f"photos must be 'all' or 'first', got {photos!r}")
     kept = [
-        (post_id, _clean(text), [Path(p) for p in paths][: 1 if photos == "first" else None])
+        (post_id, _clean(text), [location(p) if isinstance(p, str) else p for p in paths][: 1 if photos == "first" else None])
         for post_id, text, paths in posts
         if paths and not needs_predicted_text(text, "", min_chars)
     ]

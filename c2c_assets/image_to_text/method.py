@@ -25,6 +25,7 @@ from c2c_assets.image_to_text.backbones import CONFIGURATIONS, Backbone, build_b
 from c2c_assets.image_to_text.config import ALPHA_GRID, MethodConfig, preset
 from c2c_assets.image_to_text.data import Pair, Split, build_pairs, needs_predicted_text, split_by_post
 from c2c_assets.image_to_text.model_b import KnnTextModel
+from c2c_assets.storage import location
 
 if TYPE_CHECKING:
     from c2c_assets.image_to_text.model_a import TextPredictor, TrainHistory
@@ -176,7 +177,7 @@ def run(pairs: Sequence[Pair], config: MethodConfig, runtime: RuntimeSettings | 
 def predict_text_embeddings(models: ImageToTextModels, photo_paths_per_post: Sequence[Sequence[Path | str]]) -> np.ndarray:
     """Per post, the ensemble's text embedding: the normalized mean of its photos' predictions,
     (N, text_dim); a NaN row for a post without photos."""
-    photos = [Path(path) for paths in photo_paths_per_post for path in paths]
+    photos = [location(path) if isinstance(path, str) else path for paths in photo_paths_per_post for path in paths]
     per_photo = models.predict(photos) if photos else np.zeros((0, models.text_dim), dtype=np.float32)
     return mean_of_images(per_photo, [len(paths) for paths in photo_paths_per_post])
 

@@ -12,6 +12,7 @@ from c2c_assets.encoders import RuntimeSettings
 from c2c_assets.home import C2cHome
 from c2c_assets.image_to_text.method import EvalTable, run, save_checkpoint
 from c2c_assets.lake import write_partition
+from c2c_assets.storage import Location
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class TrainingResult:
     epochs_run: int
 
 
-def platform_posts(home: C2cHome) -> list[tuple[str, str, list[Path]]]:
+def platform_posts(home: C2cHome) -> list[tuple[str, str, list[Location]]]:
     """(post_id, title + description, stored photo paths) of every current post."""
     from c2c_assets.warehouse import query
 
@@ -32,7 +33,7 @@ def platform_posts(home: C2cHome) -> list[tuple[str, str, list[Path]]]:
            FROM posts p JOIN post_images i ON i.post_id = p.post_id AND i.status = 'ok'
            GROUP BY ALL ORDER BY p.post_id""",
     )
-    return [(post_id, text, [home.root / path for path in paths]) for post_id, text, paths in rows]
+    return [(post_id, text, [home.stored_image(path) for path in paths]) for post_id, text, paths in rows]
 
 
 def train_and_evaluate(

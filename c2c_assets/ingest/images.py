@@ -4,7 +4,8 @@ A photo reference is either a path inside its dump folder or an http(s) URL. Eac
 checked on its own and ends as a stored image or a rejection with a reason; a bad photo
 never sinks its post. Good photos are stored once, by the sha256 of their bytes as
 delivered, as RGB JPEG with EXIF orientation applied, plus a thumbnail:
-``images/<sha[:2]>/<sha>.jpg`` and ``images/<sha[:2]>/<sha>.thumb.jpg``.
+``images/<sha[:2]>/<sha>.jpg`` and ``images/<sha[:2]>/<sha>.thumb.jpg`` (relative to the home; the
+folder may be an object-storage URL, ``C2C_IMAGES_URL``).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import io
 import os
 import re
 import stat
-import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from c2c_assets.home import IMAGES_PREFIX, C2cHome
+from c2c_assets.storage import Location, is_local, open_image, write_bytes
 
 # Rejection reason codes for one image reference (the fetcher adds its own, see fetcher.FETCH_REASONS).
 BAD_REFERENCE = "bad_reference"
@@ -129,20 +132,21 @@ def to_rgb(image: Image.Image) -> Image.Image:
 
 
 class ImageStore:
-    """Content-addressed store of normalized photos under ``root`` (``C2C_HOME/images``)."""
+    """Content-addressed store of normalized photos under ``home.images`` (``C2C_HOME/images`` or ``C2C_IMAGES_URL``)."""
 
-    def __init__(self, home_root: Path, settings: ImageSettings | None = None) -> None:
-        self.home_root = home_root
-        self.root = home_root / "images"
+    def __init__(self, home: C2cHome | Path, settings: ImageSettings | None = None) -> None:
+        self.home = home if isinstance(home, C2cHome) else C2cHome(home)
+        self.home_root = self.home.root
+        self.root = self.home.images
         self.settings = settings or ImageSettings()
-        self._folders: set[Path] = set()
+        self._folders: set[Location] = set()
 
-    def _paths(self, sha: str) -> tuple[Path, Path]:
+    def _paths(self, sha: str) -> tuple[Location, Location]:
         folder = self.root / sha[:2]
         return folder / f"{sha}.jpg", folder / f"{sha}.thumb.jpg"
 
-    def _relative(self, path: Path) -> str:
-        return path.relative_to(self.home_root).as_posix()
+    def _relative(self, path: Location) -> str:
+        return f"{IMAGES_PREFIX}{path.parent.name}/{path.name}"
 
     def store(self, data: bytes) -> StoredImage:
         """Check, normalize and store ``data``; raises ImageRejected with a reason."""
@@ -153,7 +157,7 @@ class ImageStore:
         full_path, thumb_path = self._paths(sha)
         if full_path.exists() and thumb_path.exists():
             try:
-                with Image.open(full_path) as stored:
+                with open_image(full_path) as stored:
                     width, height = stored.size
                 return StoredImage(sha, width, height, self._relative(full_path), self._relative(thumb_path), len(data))
             except OSError:
@@ -208,19 +212,19 @@ class ImageStore:
             raise ImageRejected(CORRUPT_IMAGE, f"cannot decode: {error}") from None
 
 
-def _write_atomically(data: bytes, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+def _write_atomically(data: bytes, path: Location) -> None:
+    write_bytes(path, data)
 
 
-def _save_atomically(image: Image.Image, path: Path, quality: int) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+def _save_atomically(image: Image.Image, path: Location, quality: int) -> None:
+    if not is_local(path):
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=quality, optimize=False)
+        write_bytes(path, buffer.getvalue())
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
     try:
-        image.save(tmp, "JPEG", quality=quality, optimize=False)
+        image.save(tmp, "JPEG", quality=quality, optimize=False)  # straight from the encoder to disk, no copy
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ import duckdb
 from c2c_assets.home import C2cHome
 from c2c_assets.ingest.dumps import DumpError, count_nonblank_lines, find_dumps
 from c2c_assets.lake import partition_file
+from c2c_assets.storage import register_with_duckdb
 
 
 def _file(home: C2cHome, asset: str, scrape_date: date) -> str:
@@ -36,12 +37,12 @@ def line_accounts(home: C2cHome, inbox: Path, scrape_date: date) -> list[LineAcc
     """Per dump: non-blank lines re-counted from the dump file against posts + quarantine rows."""
     posts, quarantine = _file(home, "posts", scrape_date), _file(home, "quarantine", scrape_date)
     counted = dict(
-        _db().execute(
+        _db(home).execute(
             "SELECT dump, count(*) FROM read_parquet(?) GROUP BY dump", [posts]
         ).fetchall()
     )
     quarantined = dict(
-        _db().execute("SELECT dump, count(*) FROM read_parquet(?) GROUP BY dump", [quarantine]).fetchall()
+        _db(home).execute("SELECT dump, count(*) FROM read_parquet(?) GROUP BY dump", [quarantine]).fetchall()
     )
     accounts = []
     dumps = {d.name: d for d in find_dumps(inbox, scrape_date)}
@@ -57,7 +58,7 @@ def line_accounts(home: C2cHome, inbox: Path, scrape_date: date) -> list[LineAcc
 
 
 def duplicate_post_ids(home: C2cHome, scrape_date: date) -> list[tuple[str, int]]:
-    return _db().execute(
+    return _db(home).execute(
         "SELECT post_id, count(*) AS n FROM read_parquet(?) GROUP BY post_id HAVING n > 1 ORDER BY n DESC, post_id LIMIT 20",
         [_file(home, "posts", scrape_date)],
     ).fetchall()
@@ -68,7 +69,7 @@ def image_row_mismatches(home: C2cHome, scrape_date: date) -> list[tuple[str, in
 
     Returns (post_id, n_images, rows, distinct positions in range) for each bad post, at most 20.
     """
-    return _db().execute(
+    return _db(home).execute(
         """
         WITH rows AS (
             SELECT post_id, count(*) AS n_rows,
@@ -89,6 +90,7 @@ def image_row_mismatches(home: C2cHome, scrape_date: date) -> list[tuple[str, in
     ).fetchall()
 
 
-def _db() -> duckdb.DuckDBPyConnection:
-    """A private in-memory connection: DuckDB's module-level default one is shared by every thread."""
-    return duckdb.connect()
+def _db(home: C2cHome) -> duckdb.DuckDBPyConnection:
+    """A private in-memory connection (DuckDB's module-level default one is shared by every thread)
+    that can read the lake wherever it is."""
+    return register_with_duckdb(duckdb.connect(), [home.lake])

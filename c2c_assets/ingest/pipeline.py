@@ -50,6 +50,7 @@ from c2c_assets.sources.base import (
     QuarantineError,
     Source,
 )
+from c2c_assets.storage import Location
 
 # Posts with more photo references than this keep a row per extra reference, rejected unprocessed.
 MAX_IMAGES_PER_POST = 50
@@ -89,7 +90,7 @@ class DumpSummary:
 class IngestSummary:
     scrape_date: date
     dumps: list[DumpSummary]
-    files: dict[str, Path]
+    files: dict[str, Location]
     seconds: float
 
     def total(self, name: str) -> int:
@@ -210,7 +211,7 @@ class _DateIngest:
         self.scrape_date = scrape_date
         self.settings = settings
         self.log = log
-        self.store = ImageStore(home.root, settings.image)
+        self.store = ImageStore(home, settings.image)
         keys = {"date": scrape_date.isoformat()}
         self.writers = {
             "posts": AtomicParquetWriter(partition_file(home.lake, "posts", keys), schema.POSTS),

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import base64
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
+from c2c_assets.home import C2cHome
 from c2c_assets.ingest.pipeline import IngestSummary
+from c2c_assets.storage import Location, parquet_file, read_table
 
 
 def summary_dict(summary: IngestSummary) -> dict[str, Any]:
@@ -57,20 +56,21 @@ def counts_markdown(counts: Counter[str], label: str) -> str:
     return markdown_table(["reason", "count"], [[k, v] for k, v in counts.most_common()])
 
 
-def preview_markdown(path: Path, columns: list[str], n: int = 10) -> str:
-    table = pq.ParquetFile(path).read_row_group(0, columns=columns) if pq.ParquetFile(path).num_row_groups else None
+def preview_markdown(path: Location, columns: list[str], n: int = 10) -> str:
+    parquet = parquet_file(path)
+    table = parquet.read_row_group(0, columns=columns) if parquet.num_row_groups else None
     if table is None or not table.num_rows:
         return "(empty)"
     rows = table.slice(0, n).to_pylist()
     return markdown_table(columns, [[row[c] for c in columns] for row in rows])
 
 
-def thumbnails_markdown(home_root: Path, images_path: Path, n: int = 8) -> str:
+def thumbnails_markdown(home: C2cHome, images_path: Location, n: int = 8) -> str:
     """A few thumbnails inline (base64 data URIs): Dagster has no image metadata type."""
-    table = pq.read_table(images_path, columns=["post_id", "status", "thumb_path"], filters=[("status", "=", "ok")])
+    table = read_table(images_path, columns=["post_id", "status", "thumb_path"], filters=[("status", "=", "ok")])
     cells = []
     for row in table.slice(0, n).to_pylist():
-        data = (home_root / row["thumb_path"]).read_bytes()
+        data = home.stored_image(row["thumb_path"]).read_bytes()
         # Markdown image syntax: the Dagster UI drops raw <img> HTML from Markdown metadata.
         cells.append(f"![{row['post_id']}](data:image/jpeg;base64,{base64.b64encode(data).decode()})")
     return " ".join(cells) or "no stored images"

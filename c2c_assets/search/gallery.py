@@ -14,8 +14,9 @@ def write_gallery(path: Path, home: C2cHome, hits: list[Hit], title: str) -> Pat
     cards = []
     for hit in hits:
         image = ""
-        if hit.thumb_path and (home.root / hit.thumb_path).exists():
-            data = base64.b64encode((home.root / hit.thumb_path).read_bytes()).decode()
+        thumb = home.stored_image(hit.thumb_path) if hit.thumb_path else None
+        if thumb is not None and thumb.exists():
+            data = base64.b64encode(thumb.read_bytes()).decode()
             image = f'<img src="data:image/jpeg;base64,{data}" alt="">'
         price = "" if hit.price_usd is None else f"${hit.price_usd:,.0f}"
         link = f'<a href="{html.escape(hit.url)}">{html.escape(hit.title)}</a>' if hit.url else html.escape(hit.title)

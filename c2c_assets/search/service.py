@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from c2c_assets.home import C2cHome
 from c2c_assets.search import index as idx
+from c2c_assets.storage import read_schema, register_with_duckdb
 
 SIDES = {"post": "vector", "text": "text_vector", "image": "image_vector"}
 
@@ -40,7 +41,7 @@ def _side_vectors(home: C2cHome, encoder: str, column: str) -> tuple[pa.Table, n
 
     files = current_vector_files(home, encoder)
     posts = sorted(home.lake.glob("posts/date=*/part-0.parquet"))
-    if not files or not posts or column not in pq.read_schema(files[0]).names:
+    if not files or not posts or column not in read_schema(files[0]).names:
         return None
     sql = f"""
         WITH latest AS (
@@ -51,7 +52,7 @@ def _side_vectors(home: C2cHome, encoder: str, column: str) -> tuple[pa.Table, n
         JOIN latest AS l ON e.post_id = l.post_id AND e.scrape_date = l.scrape_date
         WHERE e.{column} IS NOT NULL ORDER BY e.post_id
     """
-    with duckdb.connect() as db:
+    with register_with_duckdb(duckdb.connect(), [home.lake]) as db:
         table = db.sql(sql).to_arrow_table()
     if not table.num_rows:
         return None

@@ -97,16 +97,15 @@ def analyse_encoder(context: dg.AssetExecutionContext, config: AnalysisConfig, c
     "reports/<encoder>/clusters.html; the same in the UI.",
 )
 def cluster_report(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.MaterializeResult:
-    import pyarrow.parquet as pq
-
     from c2c_assets.analysis.pipeline import report_cards, summarise_metrics
     from c2c_assets.analysis.reports import cluster_report_markdown, write_cluster_report_html
     from c2c_assets.lake import partition_file
+    from c2c_assets.storage import read_table
 
     home = c2c.paths()
     encoder = context.partition_key
     cards = report_cards(home, encoder)
-    rows = pq.read_table(partition_file(home.lake, "cluster_metrics", {"encoder": encoder})).to_pylist()
+    rows = read_table(partition_file(home.lake, "cluster_metrics", {"encoder": encoder})).to_pylist()
     final = next(r for r in rows if r["kind"] == "final")
     metrics = summarise_metrics(final)
     method = f"{final['reduction']} to {final['width']}, {final['algorithm']}" + (f" k={final['k']}" if final["k"] else "")

@@ -100,7 +100,7 @@ def ingest_dumps(context: dg.AssetExecutionContext, c2c: C2cResource):
             "dagster/row_count": result.total("images_ok") + sum(result.images_rejected.values()),
             "images_ok": result.total("images_ok"),
             "rejected_by_reason": dg.MetadataValue.md(report.counts_markdown(result.images_rejected, "rejected images")),
-            "thumbnails": dg.MetadataValue.md(report.thumbnails_markdown(home.root, files["post_images"])),
+            "thumbnails": dg.MetadataValue.md(report.thumbnails_markdown(home, files["post_images"])),
             "path": dg.MetadataValue.path(str(files["post_images"])),
         },
     )
