@@ -17,6 +17,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 
 from c2c_assets.home import C2cHome
@@ -348,6 +349,7 @@ def run_embed(paths: C2cHome, encoder: str, dates: list[date], settings: dict[st
                     console.print(
                         f"{encoder} {day}: {meta['embedded'].value} embedded, {meta['carried_over'].value} unchanged, "
                         f"{meta['not_embeddable'].value} not embeddable ({meta['posts_per_second'].value} posts/s)"
+                        + (f"; {meta['text_predicted'].value} with text predicted from photos" if meta["text_predicted"].value else "")
                     )
                 for evaluation in result.get_asset_check_evaluations():
                     if not evaluation.passed:
@@ -362,6 +364,9 @@ def embed(
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     batch_size: Annotated[int, typer.Option(help="Photos/texts per model call.")] = 32,
     precision: Annotated[str, typer.Option(help="auto, fp32, fp16 or bf16 (the last two on CUDA).")] = "auto",
+    predict_thin_text: Annotated[bool, typer.Option(
+        help="Posts with photos but under 20 characters of text get a text vector predicted from their photos, "
+        "when `c2c image-to-text` has trained a model for this encoder's text space.")] = True,
     home: HomeOption = None,
 ) -> None:
     """Embed ingested posts with an encoder through the post_embeddings asset (incremental)."""
@@ -378,7 +383,7 @@ def embed(
     missing = [d for d in dates if d not in available]
     if missing or not dates:
         raise _fail(f"no ingested posts for {', '.join(map(str, missing)) or 'any date'}: run `c2c ingest` first")
-    settings = {"device": device, "batch_size": batch_size, "precision": precision}
+    settings = {"device": device, "batch_size": batch_size, "precision": precision, "predict_thin_text": predict_thin_text}
     failures = run_embed(paths, encoder, dates, settings)
     for key, message in failures.items():
         err.print(f"[bold red]{key} failed:[/] {message}")
@@ -468,7 +473,8 @@ def search(
     table = Table("score", "post_id", "title", "price", "source", title=f"{len(hits)} results ({encoder})")
     for hit in hits:
         price = "" if hit.price_usd is None else f"${hit.price_usd:,.0f}"
-        table.add_row(f"{hit.score:.3f}", hit.post_id, hit.title, price, hit.source)
+        title = escape(hit.title) + (" [dim](text predicted from photos)[/]" if hit.text_predicted else "")
+        table.add_row(f"{hit.score:.3f}", hit.post_id, title, price, hit.source)
     console.print(table)
 
 
@@ -540,20 +546,64 @@ def run_comparison(paths: C2cHome) -> dict[str, Any]:
     return event.materialization.metadata
 
 
+@app.command("image-to-text")
+def image_to_text(
+    configuration: Annotated[str, typer.Option("--configuration", "-c", help="offline: EfficientNet-Lite0 -> all-MiniLM-L6-v2 "
+                                               "(real weights here); paper: CLIP vision -> CLIP text (needs CLIP weights).")] = "offline",
+    epochs: Annotated[int, typer.Option(help="Most epochs for model A (early stopping on validation may end sooner).")] = 10,
+    photos: Annotated[str, typer.Option(help="all: one pair per photo; first: the cover photo only (faster).")] = "all",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    seed: int = 0,
+    home: HomeOption = None,
+) -> None:
+    """Train and score the image-to-text ensemble on the ingested posts (materializes image_to_text_models
+    and image_to_text_eval). Afterwards `c2c embed` predicts the text vectors of thin-text posts."""
+    import dagster as dg
+
+    from c2c_assets.defs.image_to_text.assets import configurations
+    from c2c_assets.defs.image_to_text.assets import image_to_text as image_to_text_asset
+    from c2c_assets.defs.resources import C2cResource
+
+    paths = _home(home)
+    if configuration not in configurations.get_partition_keys():
+        raise _fail(f"unknown configuration {configuration!r}; known: {', '.join(configurations.get_partition_keys())}")
+    if not _lake_dates(paths):
+        raise _fail("no ingested posts yet: run `c2c ingest` first")
+    with err.status(f"training image-to-text [{configuration}] (model A for up to {epochs} epochs)..."):
+        result = dg.materialize(
+            [image_to_text_asset],
+            partition_key=configuration,
+            resources={"c2c": C2cResource(home=str(paths.root))},
+            instance=dagster_instance(paths),
+            raise_on_error=False,
+            tags={"c2c/launched_by": "cli"},
+            run_config={"ops": {"image_to_text": {"config": {"epochs": epochs, "photos": photos, "device": device, "seed": seed}}}},
+        )
+    if not result.success:
+        raise _fail(_failure_message(result))
+    metadata = {e.asset_key.to_user_string(): e.materialization.metadata for e in result.get_asset_materialization_events()}
+    console.print(Markdown(metadata["image_to_text_eval"]["mean_cosine"].value))
+    console.print(f"checkpoint: {metadata['image_to_text_models']['checkpoint'].value}")
+
+
 @app.command()
 def report(home: HomeOption = None) -> None:
-    """Compare every analysed encoder on the posts they share (materializes encoder_comparison)."""
+    """Compare every analysed encoder on the posts they share (materializes encoder_comparison), and print
+    the image-to-text scores (`c2c image-to-text`)."""
     paths = _home(home)
+    evals = sorted(paths.lake.glob("image_to_text_eval/configuration=*/part-0.parquet"))
     try:
         metadata = run_comparison(paths)
     except RuntimeError as error:
-        raise _fail(str(error)) from None
-    console.print("[bold]Encoders on shared posts[/]")
-    console.print(Markdown(metadata["comparison"].value))
-    console.print("\n[bold]Width sweep[/]")
-    console.print(Markdown(metadata["width_sweep"].value))
-    console.print(f"\nHTML: {metadata['report'].value}")
-    evals = sorted(paths.lake.glob("image_to_text_eval/configuration=*/part-0.parquet"))
+        if not evals:
+            raise _fail(str(error)) from None
+        err.print(f"[yellow]no encoder comparison:[/] {error}")
+    else:
+        console.print("[bold]Encoders on shared posts[/]")
+        console.print(Markdown(metadata["comparison"].value))
+        console.print("\n[bold]Width sweep[/]")
+        console.print(Markdown(metadata["width_sweep"].value))
+        console.print(f"\nHTML: {metadata['report'].value}")
     if evals:
         from c2c_assets.storage import read_table
 

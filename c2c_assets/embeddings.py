@@ -4,6 +4,9 @@ Re-materializing a partition is incremental: a post whose ``content_hash`` and t
 fingerprint are unchanged keeps its vector (carried over from the old partition, or from any
 other date of the same encoder that embedded the same content); only the rest is embedded. The
 new partition replaces the old one atomically, so a crash leaves the old one whole.
+
+With a ``ThinTextPredictor`` (``image_to_text.thin_text``), posts whose text is missing or too short
+get their text vector predicted from their photos, flagged ``text_predicted``.
 """
 
 from __future__ import annotations
@@ -13,15 +16,19 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 
 from c2c_assets.encoders import Encoder, PostInput
+from c2c_assets.encoders.base import IMAGE, TEXT, PostVectors
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import AtomicParquetWriter, partition_file
 from c2c_assets.storage import Location, read_schema, read_table, register_with_duckdb
+
+if TYPE_CHECKING:
+    from c2c_assets.image_to_text.thin_text import ThinTextPredictor
 
 ASSET = "post_embeddings"
 # Posts embedded per call to the encoder: big enough for full GPU batches, small enough to stream.
@@ -39,6 +46,7 @@ def embedding_schema(width: int, part_widths: dict[str, int]) -> pa.Schema:
         ("fingerprint", pa.string()),
         ("vector", pa.list_(pa.float32(), width)),
         ("n_images", pa.int32()),
+        ("text_predicted", pa.bool_()),  # the text vector was predicted from the photos (thin text)
     ]
     fields += [(f"{name}_vector", pa.list_(pa.float32(), size)) for name, size in sorted(part_widths.items())]
     return pa.schema(fields)
@@ -75,8 +83,9 @@ def posts_of_date(home: C2cHome, scrape_date: date) -> list[PostToEmbed]:
     ]
 
 
-def _reusable(home: C2cHome, encoder: str, fingerprint: str, scrape_date: date, wanted: set[str]) -> dict[str, tuple[Location, str]]:
-    """content_hash -> (file, post_id) of an existing vector for that content by this encoder version.
+def _reusable(home: C2cHome, encoder: str, scrape_date: date, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[Location, str]]:
+    """(content_hash, fingerprint) -> (file, post_id) of an existing vector for that content made the
+    way it would be made now (the fingerprint covers the encoder version and, for predicted text, the checkpoint).
 
     The partition being rebuilt is looked at first; then other dates (a listing re-scraped unchanged
     keeps its vector rather than being embedded again every night).
@@ -85,14 +94,14 @@ def _reusable(home: C2cHome, encoder: str, fingerprint: str, scrape_date: date, 
         return {}
     own = embedding_file(home, scrape_date, encoder)
     others = sorted(home.lake.glob(f"{ASSET}/date=*/encoder={encoder}/part-0.parquet"), reverse=True)
-    found: dict[str, tuple[Location, str]] = {}
+    found: dict[tuple[str, str], tuple[Location, str]] = {}
     for path in [own, *[p for p in others if p != own]]:
         if not path.exists():
             continue
         table = read_table(path, columns=["post_id", "content_hash", "fingerprint"])
         for post_id, content, print_ in zip(*(table.column(c).to_pylist() for c in ("post_id", "content_hash", "fingerprint")), strict=True):
-            if print_ == fingerprint and content in wanted and content not in found:
-                found[content] = (path, post_id)
+            if (content, print_) in wanted and (content, print_) not in found:
+                found[content, print_] = (path, post_id)
         if len(found) == len(wanted):
             break
     return found
@@ -111,11 +120,16 @@ class EmbedSummary:
     seconds: float = 0.0
     path: Location | None = None
     not_embeddable_ids: list[str] = field(default_factory=list)
+    text_predicted: int = 0  # rows (embedded now or carried over) whose text vector was predicted from photos
+    predictor: str | None = None  # the image-to-text configuration that predicted them
 
 
 def _carried(path: Location, pairs: list[tuple[str, PostToEmbed]], schema: pa.Schema, scrape_date: date) -> pa.Table:
     """Rows of ``path`` for the source post ids in ``pairs``, relabelled as the current posts of this date."""
-    table = read_table(path, columns=[n for n in schema.names if n != "scrape_date"])
+    stored = read_schema(path).names
+    table = read_table(path, columns=[n for n in schema.names if n != "scrape_date" and n in stored])
+    if "text_predicted" not in stored:  # written before predicted text existed: nothing was predicted
+        table = table.append_column("text_predicted", pa.array([False] * table.num_rows, pa.bool_()))
     index = {post_id: row for row, post_id in enumerate(table.column("post_id").to_pylist())}
     taken = table.take(pa.array([index[source] for source, _ in pairs], pa.int64()))
     taken = taken.set_column(taken.schema.get_field_index("post_id"), "post_id", pa.array([item.post.post_id for _, item in pairs]))
@@ -129,20 +143,30 @@ def embed_date(
     encoder: Encoder,
     progress: Progress | None = None,
     log: Callable[[str], None] | None = None,
+    predictor: ThinTextPredictor | None = None,
 ) -> EmbedSummary:
     """Write the (date, encoder) partition: one unit vector per embeddable post of that date."""
     started = time.perf_counter()
     log = log or (lambda _: None)
     fingerprint = encoder.fingerprint()
-    summary = EmbedSummary(scrape_date, encoder.name, fingerprint)
+    summary = EmbedSummary(scrape_date, encoder.name, fingerprint, predictor=predictor.configuration if predictor else None)
     posts = posts_of_date(home, scrape_date)
     if encoder.options.get("photos") == "first":
         posts = [PostToEmbed(replace(p.post, image_paths=p.post.image_paths[:1]), p.content_hash) for p in posts]
     summary.posts = len(posts)
-    reuse = _reusable(home, encoder.name, fingerprint, scrape_date, {p.content_hash for p in posts})
-    to_embed = [p for p in posts if p.content_hash not in reuse]
+    thin = {p.post.post_id for p in posts if predictor is not None and predictor.wants(p.post)}
+    predicted_fingerprint = predictor.fingerprint(fingerprint) if predictor is not None else fingerprint
+
+    def wanted(item: PostToEmbed) -> tuple[str, str]:
+        return item.content_hash, predicted_fingerprint if item.post.post_id in thin else fingerprint
+
+    reuse = _reusable(home, encoder.name, scrape_date, {wanted(p) for p in posts})
+    to_embed = [p for p in posts if wanted(p) not in reuse]
     summary.carried_over = len(posts) - len(to_embed)
-    log(f"{encoder.name} {scrape_date}: {len(posts)} posts, {summary.carried_over} unchanged, {len(to_embed)} to embed")
+    log(
+        f"{encoder.name} {scrape_date}: {len(posts)} posts, {summary.carried_over} unchanged, {len(to_embed)} to embed"
+        + (f", {len(thin)} with text predicted from photos ({predictor.configuration})" if predictor else "")
+    )
 
     writer: AtomicParquetWriter | None = None
     try:
@@ -150,6 +174,9 @@ def embed_date(
         for start in range(0, len(to_embed), CHUNK_POSTS):
             chunk = to_embed[start : start + CHUNK_POSTS]
             result = encoder.embed_posts([p.post for p in chunk])
+            predicted = np.array([p.post.post_id in thin for p in chunk], dtype=bool)
+            if predicted.any():
+                _use_predicted_text(encoder, result, predictor, [p.post for p in chunk], predicted)
             parts = {name: values for name, values in result.parts.items() if values.ndim == 2}
             if writer is None:
                 schema = embedding_schema(result.vectors.shape[1], {k: v.shape[1] for k, v in parts.items()})
@@ -163,14 +190,16 @@ def embed_date(
                 "scrape_date": [scrape_date] * int(keep.sum()),
                 "content_hash": [p.content_hash for p, ok in zip(chunk, keep, strict=True) if ok],
                 "encoder": [encoder.name] * int(keep.sum()),
-                "fingerprint": [fingerprint] * int(keep.sum()),
+                "fingerprint": [predicted_fingerprint if p else fingerprint for p in predicted[keep]],
                 "vector": _fixed(result.vectors[keep]),
                 "n_images": [len(p.post.image_paths) for p, ok in zip(chunk, keep, strict=True) if ok],
+                "text_predicted": predicted[keep].tolist(),
             }
             for name, values in parts.items():
                 columns[f"{name}_vector"] = _fixed(values[keep], nullable=True)
             writer.write_table(pa.table(columns, schema=writer.schema))
             summary.embedded += int(keep.sum())
+            summary.text_predicted += int(predicted[keep].sum())
             summary.not_embeddable += int((~keep).sum())
             summary.images += sum(len(p.post.image_paths) for p in chunk)
             done += len(chunk)
@@ -178,13 +207,18 @@ def embed_date(
                 progress(done, len(to_embed))
         by_file: dict[Location, list[tuple[str, PostToEmbed]]] = {}
         for item in posts:
-            if item.content_hash in reuse:
-                path, source_id = reuse[item.content_hash]
+            if wanted(item) in reuse:
+                path, source_id = reuse[wanted(item)]
                 by_file.setdefault(path, []).append((source_id, item))
         for path, pairs in by_file.items():
             if writer is None:
-                writer = AtomicParquetWriter(embedding_file(home, scrape_date, encoder.name), read_schema(path))
-            writer.write_table(_carried(path, pairs, writer.schema, scrape_date))
+                schema = read_schema(path)
+                if "text_predicted" not in schema.names:
+                    schema = schema.insert(schema.get_field_index("n_images") + 1, pa.field("text_predicted", pa.bool_()))
+                writer = AtomicParquetWriter(embedding_file(home, scrape_date, encoder.name), schema)
+            carried = _carried(path, pairs, writer.schema, scrape_date)
+            summary.text_predicted += sum(carried.column("text_predicted").to_pylist())
+            writer.write_table(carried)
         if writer is None:  # nothing embeddable at all: still publish an empty partition of the right shape
             probe = encoder.embed_posts([PostInput("probe", "probe", "probe")])
             schema = embedding_schema(probe.vectors.shape[1], {k: v.shape[1] for k, v in probe.parts.items() if v.ndim == 2})
@@ -196,6 +230,15 @@ def embed_date(
         raise
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _use_predicted_text(
+    encoder: Encoder, result: PostVectors, predictor: ThinTextPredictor, posts: list[PostInput], rows: np.ndarray
+) -> None:
+    """Replace the text part of ``rows`` by the photos' predicted text embedding and re-fuse their post vectors."""
+    text, image = result.parts[TEXT], result.parts[IMAGE]
+    text[rows] = predictor.predict([post for post, wanted in zip(posts, rows, strict=True) if wanted])
+    result.vectors[rows] = encoder.fuse_parts(image[rows], text[rows])
 
 
 def _fixed(values: np.ndarray, nullable: bool = False) -> pa.Array:
@@ -271,13 +314,19 @@ def embeddings_view(home: C2cHome) -> str:
     if not encoders:
         return (
             "SELECT NULL::VARCHAR AS post_id, NULL::VARCHAR AS encoder, NULL::DATE AS scrape_date, NULL::VARCHAR AS content_hash, "
-            "NULL::VARCHAR AS fingerprint, NULL::FLOAT[] AS vector, NULL::INTEGER AS n_images WHERE false"
+            "NULL::VARCHAR AS fingerprint, NULL::FLOAT[] AS vector, NULL::INTEGER AS n_images, NULL::BOOLEAN AS text_predicted "
+            "WHERE false"
         )
-    selects = [
-        f"SELECT post_id, encoder, scrape_date, content_hash, fingerprint, vector::FLOAT[] AS vector, n_images "
-        f"FROM read_parquet({quote(str(home.lake / ASSET / 'date=*' / f'encoder={name}' / '*.parquet'))})"
-        for name in encoders
-    ]
+    selects = []
+    for name in encoders:
+        # Partitions written before predicted text existed lack the column: read by name, missing = not predicted.
+        newest = max(current_vector_files(home, name), key=lambda path: path.parent.parent.name)
+        flag = "coalesce(text_predicted, false)" if "text_predicted" in read_schema(newest).names else "false"
+        selects.append(
+            f"SELECT post_id, encoder, scrape_date, content_hash, fingerprint, vector::FLOAT[] AS vector, n_images, "
+            f"{flag} AS text_predicted "
+            f"FROM read_parquet({quote(str(home.lake / ASSET / 'date=*' / f'encoder={name}' / '*.parquet'))}, union_by_name = true)"
+        )
     return " UNION ALL ".join(selects)
 
 

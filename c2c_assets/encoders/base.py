@@ -205,6 +205,9 @@ class Encoder(ABC):
     family: str = ""
     version: str = "1"
     modalities: frozenset[str] = frozenset()
+    # The post vector is a function of the ``image`` and ``text`` parts (``fuse_parts``): a text part
+    # can be replaced, e.g. by one predicted from the photos (image_to_text.thin_text).
+    fuses_parts: bool = False
 
     def __init__(self, name: str, options: dict[str, Any], runtime: RuntimeSettings | None = None) -> None:
         self.name = name
@@ -230,6 +233,10 @@ class Encoder(ABC):
 
     @abstractmethod
     def embed_posts(self, posts: Sequence[PostInput]) -> PostVectors: ...
+
+    def fuse_parts(self, image: np.ndarray, text: np.ndarray) -> np.ndarray:
+        """Post vectors from per-modality unit vectors (NaN rows where a post lacks one), as ``embed_posts`` fuses them."""
+        raise EncoderError(f"encoder {self.name!r} ({self.family}) does not fuse per-modality parts")
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         raise EncoderError(f"encoder {self.name!r} ({self.family}) does not embed text")
@@ -263,6 +270,11 @@ def shared_space_post_vectors(encoder: Encoder, posts: Sequence[PostInput], imag
     with_text = [row for row, post in enumerate(posts) if post.text.strip()]
     if with_text:
         text[with_text] = encoder.embed_texts([posts[row].text for row in with_text])
+    return PostVectors(vectors=shared_space_fuse(image, text, image_weight), parts={IMAGE: image, TEXT: text})
+
+
+def shared_space_fuse(image: np.ndarray, text: np.ndarray, image_weight: float) -> np.ndarray:
+    """``fuse`` for towers that share a space; a post with neither side gets a NaN row."""
     vectors = fuse(image, text, image_weight)
     vectors[np.isnan(image).any(axis=1) & np.isnan(text).any(axis=1)] = np.nan
-    return PostVectors(vectors=vectors, parts={IMAGE: image, TEXT: text})
+    return vectors

@@ -50,6 +50,7 @@ from c2c_assets.encoders.base import (
     l2_normalize,
     require_file,
     resolve_device,
+    shared_space_fuse,
     shared_space_post_vectors,
 )
 
@@ -106,6 +107,7 @@ def _origin(model_name: str) -> str:
 
 class ClipEncoder(Encoder):
     family = FAMILY
+    fuses_parts = True
     modalities = frozenset({IMAGE, TEXT})
 
     def __init__(self, name: str, options: dict[str, Any], runtime: RuntimeSettings | None = None) -> None:
@@ -213,6 +215,9 @@ class ClipEncoder(Encoder):
 
     def embed_posts(self, posts: Sequence[PostInput]) -> PostVectors:
         return shared_space_post_vectors(self, posts, self.image_weight)
+
+    def fuse_parts(self, image: np.ndarray, text: np.ndarray) -> np.ndarray:
+        return shared_space_fuse(image, text, self.image_weight)
 
 
 def create(name: str, options: dict[str, Any], runtime: RuntimeSettings) -> Encoder:

@@ -337,6 +337,7 @@ def _packaged_text_weights(where: str) -> Path:
 
 class DefaultEncoder(Encoder):
     family = FAMILY
+    fuses_parts = True
     version = "1"
     modalities = frozenset({TEXT, IMAGE})
 
@@ -447,7 +448,10 @@ class DefaultEncoder(Encoder):
             self.embed_images([path for post in posts for path in post.image_paths]),
             [len(post.image_paths) for post in posts],
         )
-        return PostVectors(fuse_concat(image, text, self.image_weight), {TEXT: text, IMAGE: image})
+        return PostVectors(self.fuse_parts(image, text), {TEXT: text, IMAGE: image})
+
+    def fuse_parts(self, image: np.ndarray, text: np.ndarray) -> np.ndarray:
+        return fuse_concat(image, text, self.image_weight)
 
 
 def create(name: str, options: dict[str, Any], runtime: RuntimeSettings) -> Encoder:

@@ -59,6 +59,7 @@ from c2c_assets.encoders.base import (
     l2_normalize,
     require_file,
     resolve_device,
+    shared_space_fuse,
     shared_space_post_vectors,
 )
 
@@ -219,6 +220,7 @@ def audio_clips(samples: np.ndarray, rate: int) -> Any:
 
 class ImageBindEncoder(Encoder):
     family = FAMILY
+    fuses_parts = True
     modalities = frozenset({IMAGE, TEXT, AUDIO})
 
     def __init__(self, name: str, options: dict[str, Any], runtime: RuntimeSettings | None = None) -> None:
@@ -322,6 +324,9 @@ class ImageBindEncoder(Encoder):
 
     def embed_posts(self, posts: Sequence[PostInput]) -> PostVectors:
         return shared_space_post_vectors(self, posts, self.image_weight)
+
+    def fuse_parts(self, image: np.ndarray, text: np.ndarray) -> np.ndarray:
+        return shared_space_fuse(image, text, self.image_weight)
 
 
 def create(name: str, options: dict[str, Any], runtime: RuntimeSettings) -> Encoder:

@@ -49,6 +49,7 @@ class Configuration:
     description: str
     build: Callable[[dict[str, Any], RuntimeSettings], Backbone]
     baseline: str  # what the evaluation's baseline row measures
+    encoder_family: str  # the encoder family whose text embeddings are the targets (and get predictions)
 
 
 def _frozen(tower: torch.nn.Module) -> torch.nn.Module:
@@ -123,12 +124,14 @@ CONFIGURATIONS: dict[str, Configuration] = {
             "CLIP vision tower (open_clip) -> CLIP text embeddings, as in the paper",
             build_paper,
             "zero-shot: the CLIP image embedding itself (image and text towers share a space)",
+            "clip",
         ),
         Configuration(
             "offline",
             "EfficientNet-Lite0 tower (default encoder) -> all-MiniLM-L6-v2 text embeddings, offline weights",
             build_offline,
             "no zero-shot possible (separate spaces): the mean training text embedding, i.e. predict the average post",
+            "default",
         ),
     ]
 }

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,7 +93,9 @@ class ImageToTextModels:
         return combine(self.predict_a(photos), self.predict_b(photos), self.alpha)
 
 
-def fit(split: Split, config: MethodConfig, runtime: RuntimeSettings | None = None) -> ImageToTextModels:
+def fit(
+    split: Split, config: MethodConfig, runtime: RuntimeSettings | None = None, log: Callable[[str], None] = lambda _: None
+) -> ImageToTextModels:
     """Train Model A, index Model B on the training posts, and choose ``alpha`` on validation."""
     from c2c_assets.image_to_text.model_a import predict_photos, train_model_a
 
@@ -105,7 +107,7 @@ def fit(split: Split, config: MethodConfig, runtime: RuntimeSettings | None = No
             f"targets are {targets.shape[1]}-d but the {config.configuration} configuration's text embeddings are "
             f"{backbone.text_dim}-d: embed the texts with its text tower (backbone.embed_texts)"
         )
-    model_a, history = train_model_a(backbone, split.train, split.val, config, runtime)
+    model_a, history = train_model_a(backbone, split.train, split.val, config, runtime, log)
     features = predict_photos(backbone.tower, backbone.preprocess, [p.photo for p in split.train], runtime, backbone.device)
     model_b = KnnTextModel(config.k, config.temperature).fit(features, targets, [p.post_id for p in split.train])
     models = ImageToTextModels(
@@ -167,10 +169,13 @@ def evaluate(models: ImageToTextModels, test: Sequence[Pair]) -> EvalTable:
     return EvalTable(models.config.configuration, len(test), models.alpha, rows)
 
 
-def run(pairs: Sequence[Pair], config: MethodConfig, runtime: RuntimeSettings | None = None) -> tuple[ImageToTextModels, EvalTable]:
+def run(
+    pairs: Sequence[Pair], config: MethodConfig, runtime: RuntimeSettings | None = None, log: Callable[[str], None] = lambda _: None
+) -> tuple[ImageToTextModels, EvalTable]:
     """Split by post (seeded by ``config.seed``), fit, and evaluate on the test split."""
     split = split_by_post(pairs, config.seed)
-    models = fit(split, config, runtime)
+    log(f"split by post: {len(split.train)} train, {len(split.val)} validation, {len(split.test)} test pairs")
+    models = fit(split, config, runtime, log)
     return models, evaluate(models, split.test)
 
 

@@ -10,7 +10,8 @@ ones) are restored.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,7 +142,8 @@ def _targets(pairs: Sequence[Pair]) -> np.ndarray:
 
 
 def train_model_a(
-    backbone: Backbone, train: Sequence[Pair], val: Sequence[Pair], config: MethodConfig, runtime: RuntimeSettings
+    backbone: Backbone, train: Sequence[Pair], val: Sequence[Pair], config: MethodConfig, runtime: RuntimeSettings,
+    log: Callable[[str], None] = lambda _: None,
 ) -> tuple[TextPredictor, TrainHistory]:
     """Fine-tune a copy of the tower with a new head on ``train``; stop when ``val`` stops improving."""
     if not train or not val:
@@ -164,9 +166,11 @@ def train_model_a(
             return mean_cosine(predict_photos(model, backbone.preprocess, val_paths, runtime, device), val_targets)
 
         history = TrainHistory(initial_val_cosine=validate())
+        log(f"model A: {len(train)} training photos, validation cosine before training {history.initial_val_cosine:.4f}")
         best_state = {name: value.to("cpu", copy=True) for name, value in model.state_dict().items()}
         stale = 0
         for epoch in range(1, config.epochs + 1):
+            started = time.perf_counter()
             _train_mode(model)
             total = torch.zeros((), device=device)
             for pixels, batch_targets in loader:
@@ -182,6 +186,11 @@ def train_model_a(
                 total += loss.detach() * len(pixels)  # summed on the device: no sync per step
             history.train_loss.append(float(total) / len(train))
             history.val_cosine.append(validate())
+            seconds = time.perf_counter() - started
+            log(
+                f"model A epoch {epoch}/{config.epochs}: train loss {history.train_loss[-1]:.4f}, validation cosine "
+                f"{history.val_cosine[-1]:.4f} ({len(train) / seconds:.1f} photos/s, {seconds:.0f} s)"
+            )
             if history.val_cosine[-1] > history.best_val_cosine + config.min_delta:
                 history.best_epoch, stale = epoch, 0
                 best_state = {name: value.to("cpu", copy=True) for name, value in model.state_dict().items()}

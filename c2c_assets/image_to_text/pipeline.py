@@ -11,6 +11,7 @@ import pyarrow as pa
 from c2c_assets.encoders import RuntimeSettings
 from c2c_assets.home import C2cHome
 from c2c_assets.image_to_text.method import EvalTable, run, save_checkpoint
+from c2c_assets.image_to_text.thin_text import checkpoint_path
 from c2c_assets.lake import write_partition
 from c2c_assets.storage import Location
 
@@ -51,9 +52,9 @@ def train_and_evaluate(
     if len({p.post_id for p in pairs}) < 10:
         raise ValueError(f"only {len(pairs)} (photo, text) pairs: ingest more posts with photos and real text first")
     log(f"{configuration}: {len(pairs)} pairs from {len({p.post_id for p in pairs})} posts")
-    models, table = run(pairs, config, runtime)
+    models, table = run(pairs, config, runtime, log)
     log(str(table))
-    checkpoint = save_checkpoint(models, home.root / "models" / "image_to_text" / configuration / "checkpoint.pt")
+    checkpoint = save_checkpoint(models, checkpoint_path(home, configuration))
     rows = [{"configuration": configuration, "model": r.name, "mean_cosine": r.mean_cosine, "description": r.description,
              "alpha": table.alpha, "test_pairs": table.n_pairs} for r in table.rows]
     write_partition(home.lake, "image_to_text_eval", {"configuration": configuration}, pa.Table.from_pylist(rows))

@@ -22,7 +22,8 @@ def write_gallery(path: Path, home: C2cHome, hits: list[Hit], title: str) -> Pat
         link = f'<a href="{html.escape(hit.url)}">{html.escape(hit.title)}</a>' if hit.url else html.escape(hit.title)
         cards.append(
             f'<figure class="hit">{image}<figcaption>{link}<br><span class="price">{price}</span> '
-            f'<span class="meta">{html.escape(hit.source)} · {hit.score:.3f}</span></figcaption></figure>'
+            f'<span class="meta">{html.escape(hit.source)} · {hit.score:.3f}'
+            f'{" · text predicted from photos" if hit.text_predicted else ""}</span></figcaption></figure>'
         )
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>

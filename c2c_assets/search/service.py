@@ -33,7 +33,7 @@ class SearchError(ValueError):
 
 
 def _side_vectors(home: C2cHome, encoder: str, column: str) -> tuple[pa.Table, np.ndarray] | None:
-    """Ids (post_id, content_hash) and vectors of the current posts for one side, or None if absent."""
+    """Ids (post_id, content_hash, text_predicted) and vectors of the current posts for one side, or None if absent."""
     import duckdb
 
     from c2c_assets.embeddings import current_vector_files
@@ -43,12 +43,15 @@ def _side_vectors(home: C2cHome, encoder: str, column: str) -> tuple[pa.Table, n
     posts = sorted(home.lake.glob("posts/date=*/part-0.parquet"))
     if not files or not posts or column not in read_schema(files[0]).names:
         return None
+    # Partitions written before predicted text existed lack the flag: nothing in them was predicted.
+    flag = "coalesce(e.text_predicted, false)" if any("text_predicted" in read_schema(f).names for f in files) else "false"
     sql = f"""
         WITH latest AS (
             SELECT post_id, scrape_date FROM read_parquet([{", ".join(quote(str(p)) for p in posts)}])
             QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY scrape_date DESC, line_number DESC) = 1
         )
-        SELECT e.post_id, e.content_hash, e.{column} AS v FROM read_parquet([{", ".join(quote(str(f)) for f in files)}]) AS e
+        SELECT e.post_id, e.content_hash, {flag} AS text_predicted, e.{column} AS v
+        FROM read_parquet([{", ".join(quote(str(f)) for f in files)}], union_by_name = true) AS e
         JOIN latest AS l ON e.post_id = l.post_id AND e.scrape_date = l.scrape_date
         WHERE e.{column} IS NOT NULL ORDER BY e.post_id
     """
@@ -58,7 +61,7 @@ def _side_vectors(home: C2cHome, encoder: str, column: str) -> tuple[pa.Table, n
         return None
     flat = table.column("v").combine_chunks().flatten().to_numpy(zero_copy_only=False)
     vectors = np.ascontiguousarray(flat.reshape(table.num_rows, -1), dtype=np.float32)
-    return table.select(["post_id", "content_hash"]), vectors
+    return table.select(["post_id", "content_hash", "text_predicted"]), vectors
 
 
 def held_out_queries(vectors: np.ndarray, n: int = 500, seed: int = 0) -> np.ndarray:
@@ -133,9 +136,11 @@ class Hit:
     source: str
     url: str | None
     thumb_path: str | None
+    text_predicted: bool = False  # the post's text vector was predicted from its photos (thin text)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"post_id": self.post_id, "score": round(self.score, 6), "title": self.title, "price_usd": self.price_usd, "source": self.source}
+        return {"post_id": self.post_id, "score": round(self.score, 6), "title": self.title, "price_usd": self.price_usd,
+                "source": self.source, "text_predicted": self.text_predicted}
 
 
 class LoadedIndex:
@@ -149,6 +154,8 @@ class LoadedIndex:
         ids = pq.read_table(build_dir / "ids.parquet")
         self.post_ids = ids.column("post_id").to_pylist()
         self.content_hashes = ids.column("content_hash").to_pylist()
+        flags = ids.column("text_predicted").to_pylist() if "text_predicted" in ids.column_names else None
+        self.text_predicted = flags or [False] * len(self.post_ids)
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         k = min(k, self.index.ntotal)
@@ -250,14 +257,18 @@ def search(home: C2cHome, encoder: str, k: int = 10, filters: Filters | None = N
     wanted = k * 4 + 1
     while True:
         scores, positions = loaded.search(vector, wanted)
-        candidates = [(loaded.post_ids[p], loaded.content_hashes[p], float(s)) for p, s in zip(positions[0], scores[0], strict=True) if p >= 0]
+        candidates = [
+            (loaded.post_ids[p], loaded.content_hashes[p], float(s), loaded.text_predicted[p])
+            for p, s in zip(positions[0], scores[0], strict=True) if p >= 0
+        ]
         candidates = [c for c in candidates if c[0] != exclude]
         with connect(home, read_only=True) as db:
-            db.execute("CREATE TEMP TABLE candidates (post_id VARCHAR, content_hash VARCHAR, score DOUBLE)")
-            db.executemany("INSERT INTO candidates VALUES (?, ?, ?)", candidates)
+            db.execute("CREATE TEMP TABLE candidates (post_id VARCHAR, content_hash VARCHAR, score DOUBLE, text_predicted BOOLEAN)")
+            db.executemany("INSERT INTO candidates VALUES (?, ?, ?, ?)", candidates)
             rows = db.execute(
                 "SELECT p.post_id, c.score, p.title, p.price_usd, p.source, p.url, "
-                "(SELECT thumb_path FROM post_images i WHERE i.post_id = p.post_id AND i.status = 'ok' ORDER BY position LIMIT 1) "
+                "(SELECT thumb_path FROM post_images i WHERE i.post_id = p.post_id AND i.status = 'ok' ORDER BY position LIMIT 1), "
+                "c.text_predicted "
                 # The content hash must still match: a post that changed since the index was built is stale.
                 f"FROM candidates c JOIN posts p ON p.post_id = c.post_id AND p.content_hash = c.content_hash WHERE true{where} "
                 "ORDER BY c.score DESC LIMIT ?",

@@ -16,7 +16,7 @@ from c2c_assets.defs.ingest.assets import ingest_dumps
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.embeddings import embedding_file
 from c2c_assets.encoders import EncoderConfig, save_config
-from c2c_assets.warehouse import query
+from c2c_assets.warehouse import query, refresh_views
 
 DAY = "2024-03-01"
 
@@ -166,3 +166,18 @@ def test_a_crash_mid_partition_keeps_the_old_partition(home, inbox, instance, mo
     assert not failed.success and calls["n"] == 2
     assert path.read_bytes() == before
     assert not [p for p in home.lake.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_partitions_from_before_predicted_text_are_carried_over_and_read(home, inbox, instance):
+    ingest(home, inbox, instance)
+    embed(home, instance, "clip-tiny")
+    path = embedding_file(home, date(2024, 3, 1), "clip-tiny")
+    old = pq.read_table(path).drop_columns(["text_predicted"])  # the layout written before the column existed
+    pq.write_table(old, path)
+    refresh_views(home)
+    assert query(home, "SELECT count(*) FILTER (WHERE NOT text_predicted) FROM embeddings") == [(10,)]
+    meta = metadata(embed(home, instance, "clip-tiny"))
+    assert (meta["embedded"], meta["carried_over"], meta["text_predicted"]) == (0, 10, 0)
+    table = pq.read_table(path)
+    assert table.column("text_predicted").to_pylist() == [False] * 10
+    assert table.drop_columns(["text_predicted"]).sort_by("post_id").equals(old.sort_by("post_id"))

@@ -11,30 +11,41 @@ OWNER = "team:c2c-ml"
 
 
 class EmbedConfig(dg.Config):
-    """How to run the encoder; none of it changes the vectors beyond floating-point noise."""
+    """How to run the encoder (none of it changes the vectors beyond floating-point noise), and whether
+    thin-text posts get their text vector predicted from their photos."""
 
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     batch_size: int = 32
     precision: str = "auto"  # auto = bf16/fp16 on CUDA, fp32 on CPU
     num_workers: int = 2  # DataLoader processes decoding photos
-
-
+    # With a trained image_to_text_models checkpoint in this encoder's text space: posts with photos whose
+    # title + description are shorter than thin_text_chars get a predicted text vector (flagged text_predicted).
+    predict_thin_text: bool = True
+    thin_text_chars: int = 20
 
 
 @dg.asset(
     partitions_def=date_encoder,
-    deps=[dg.AssetDep("posts", partition_mapping=same_date), dg.AssetDep("post_images", partition_mapping=same_date)],
+    deps=[
+        dg.AssetDep("posts", partition_mapping=same_date),
+        dg.AssetDep("post_images", partition_mapping=same_date),
+        # Optional: a trained checkpoint, where there is one, predicts the text vectors of thin-text posts.
+        dg.AssetDep("image_to_text_models", partition_mapping=dg.AllPartitionMapping()),
+    ],
     pool="gpu",
     group_name="embeddings",
     kinds={"pytorch", "parquet"},
     owners=[OWNER],
     description="One unit vector per post of a scrape date, per encoder (`date` x `encoder` partitions), plus "
     "per-modality vectors where the encoder has them. Incremental: posts whose content_hash and the encoder "
-    "fingerprint are unchanged keep their vectors. DuckDB view `embeddings`.",
+    "fingerprint are unchanged keep their vectors. Posts with photos but (almost) no text get a text vector "
+    "predicted from their photos by `image_to_text_models` when it is trained for the encoder's text space "
+    "(`text_predicted`). DuckDB view `embeddings`.",
 )
 def post_embeddings(context: dg.AssetExecutionContext, config: EmbedConfig, c2c: C2cResource) -> dg.MaterializeResult:
     from c2c_assets.embeddings import embed_date
     from c2c_assets.encoders import RuntimeSettings, create_encoder
+    from c2c_assets.image_to_text.thin_text import find_predictor
     from c2c_assets.progress import reporter
     from c2c_assets.warehouse import refresh_views
 
@@ -43,8 +54,10 @@ def post_embeddings(context: dg.AssetExecutionContext, config: EmbedConfig, c2c:
     runtime = RuntimeSettings(config.device, config.batch_size, config.precision, config.num_workers)
     encoder = create_encoder(keys["encoder"], runtime, home=home.root)
     scrape_date = date.fromisoformat(keys["date"])
+    predictor = find_predictor(home, encoder, runtime, config.thin_text_chars) if config.predict_thin_text else None
     summary = embed_date(
-        home, scrape_date, encoder, progress=reporter(f"embed {keys['encoder']} {keys['date']}", context.log.info), log=context.log.info
+        home, scrape_date, encoder, progress=reporter(f"embed {keys['encoder']} {keys['date']}", context.log.info),
+        log=context.log.info, predictor=predictor,
     )
     refresh_views(home)
     rate = summary.embedded / summary.seconds if summary.seconds else 0.0
@@ -54,6 +67,8 @@ def post_embeddings(context: dg.AssetExecutionContext, config: EmbedConfig, c2c:
             "embedded": summary.embedded,
             "carried_over": summary.carried_over,
             "not_embeddable": dg.MetadataValue.int(summary.not_embeddable),
+            "text_predicted": dg.MetadataValue.int(summary.text_predicted),
+            "text_predictor": summary.predictor or "none",
             "posts_per_second": round(rate, 1),
             "encoder": dg.MetadataValue.json(encoder.describe()),
             "fingerprint": summary.fingerprint,

@@ -1,0 +1,91 @@
+"""Putting the method to use: a predicted text embedding for posts whose own text says nothing.
+
+A post whose title and description together are shorter than ``min_chars`` ("needs_predicted_text")
+but which has photos gets, in place of the embedding of its few words, the ensemble's prediction
+from its photos, and its row is flagged ``text_predicted``. That text vector then feeds the
+encoder's fused post vector (the encoder's own fusion rule, ``Encoder.fuse_parts``) and the text
+side of the search index, so such posts cluster and are found like the rest.
+
+A checkpoint applies to an encoder when its targets are that encoder's text embeddings: the same
+family (``offline`` -> ``default``, ``paper`` -> ``clip``) built from the same weights (the
+checkpoint's ``weights_identity`` equals the encoder's). Rows predicted with a checkpoint carry a
+fingerprint that includes the checkpoint's content hash, so retraining re-embeds exactly them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from c2c_assets.encoders.base import Encoder, PostInput, RuntimeSettings
+from c2c_assets.home import C2cHome
+from c2c_assets.image_to_text.backbones import CONFIGURATIONS
+from c2c_assets.image_to_text.data import needs_predicted_text
+
+if TYPE_CHECKING:
+    from c2c_assets.image_to_text.method import ImageToTextModels
+
+DEFAULT_MIN_CHARS = 20
+
+
+def checkpoint_path(home: C2cHome, configuration: str) -> Path:
+    return home.root / "models" / "image_to_text" / configuration / "checkpoint.pt"
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class ThinTextPredictor:
+    """Predicted text embeddings for thin-text posts, from one trained checkpoint (loaded on first use)."""
+
+    configuration: str
+    checkpoint: Path
+    checkpoint_hash: str
+    min_chars: int = DEFAULT_MIN_CHARS
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    _models: ImageToTextModels | None = field(default=None, repr=False)
+
+    def wants(self, post: PostInput) -> bool:
+        return bool(post.image_paths) and needs_predicted_text(post.title, post.description, self.min_chars)
+
+    def fingerprint(self, encoder_fingerprint: str) -> str:
+        """The fingerprint of a row whose text vector this predictor made."""
+        payload = f"{encoder_fingerprint}:{self.configuration}:{self.checkpoint_hash}:{self.min_chars}"
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def predict(self, posts: Sequence[PostInput]) -> np.ndarray:
+        """(N, text_dim) unit vectors, one per post (each must have photos)."""
+        from c2c_assets.image_to_text.method import load_checkpoint, predict_text_embeddings
+
+        if self._models is None:
+            self._models = load_checkpoint(self.checkpoint, self.runtime)
+        return predict_text_embeddings(self._models, [post.image_paths for post in posts])
+
+
+def find_predictor(
+    home: C2cHome, encoder: Encoder, runtime: RuntimeSettings | None = None, min_chars: int = DEFAULT_MIN_CHARS
+) -> ThinTextPredictor | None:
+    """The trained checkpoint whose predictions live in ``encoder``'s text space, or None."""
+    if not encoder.fuses_parts:
+        return None
+    for name, configuration in CONFIGURATIONS.items():
+        path = checkpoint_path(home, name)
+        if configuration.encoder_family != encoder.family or not path.exists():
+            continue
+        import torch
+
+        header = torch.load(path, map_location="cpu", weights_only=True)
+        if header.get("weights_identity") == encoder.weights_identity():
+            return ThinTextPredictor(name, path, _file_hash(path), min_chars, runtime or encoder.runtime)
+    return None
