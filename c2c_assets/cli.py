@@ -554,6 +554,7 @@ def image_to_text(
     photos: Annotated[str, typer.Option(help="all: one pair per photo; first: the cover photo only (faster).")] = "all",
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
     seed: int = 0,
+    tiny: Annotated[bool, typer.Option(hidden=True, help="Random tiny towers (tests).")] = False,
     home: HomeOption = None,
 ) -> None:
     """Train and score the image-to-text ensemble on the ingested posts (materializes image_to_text_models
@@ -577,7 +578,7 @@ def image_to_text(
             instance=dagster_instance(paths),
             raise_on_error=False,
             tags={"c2c/launched_by": "cli"},
-            run_config={"ops": {"image_to_text": {"config": {"epochs": epochs, "photos": photos, "device": device, "seed": seed}}}},
+            run_config={"ops": {"image_to_text": {"config": {"epochs": epochs, "photos": photos, "device": device, "seed": seed, "tiny": tiny}}}},
         )
     if not result.success:
         raise _fail(_failure_message(result))

@@ -38,8 +38,13 @@ LAKE_TABLES: list[LakeTable] = [
 
 def _analysis_tables() -> list[LakeTable]:
     from c2c_assets.analysis.schema import CLUSTERS_SCHEMA, METRICS_SCHEMA
+    from c2c_assets.image_to_text.schema import EVAL_SCHEMA
 
-    return [LakeTable("clusters", "clusters", CLUSTERS_SCHEMA), LakeTable("cluster_metrics", "cluster_metrics", METRICS_SCHEMA)]
+    return [
+        LakeTable("clusters", "clusters", CLUSTERS_SCHEMA),
+        LakeTable("cluster_metrics", "cluster_metrics", METRICS_SCHEMA),
+        LakeTable("image_to_text_eval", "image_to_text_eval", EVAL_SCHEMA),
+    ]
 
 
 # Views over the raw ones. A listing scraped on several dates is one post: the latest scrape wins.

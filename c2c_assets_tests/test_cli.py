@@ -86,3 +86,19 @@ def test_a_broken_date_fails_while_the_others_land(tmp_path, examples_inbox):
     assert result.exit_code == 1
     assert "2024-03-02 failed" in result.output and "empty dump" in result.output
     assert query(home, "SELECT count(*) FROM posts") == [(10,)]
+
+
+def test_image_to_text_trains_and_report_prints_its_scores(tmp_path):
+    home = tmp_path / "home"
+    generate_sample(tmp_path / "inbox", n_posts=60, n_days=1, seed=5, bad_inputs=False)
+    assert runner.invoke(app, ["ingest", "--home", str(home), "--inbox", str(tmp_path / "inbox")]).exit_code == 0
+    result = runner.invoke(app, ["image-to-text", "--home", str(home), "--tiny", "--epochs", "1", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "ensemble" in result.output and "checkpoint.pt" in result.output
+    stored = dict(query(C2cHome(home), "SELECT model, mean_cosine FROM image_to_text_eval"))
+    result = runner.invoke(app, ["report", "--home", str(home)])
+    assert result.exit_code == 0, result.output  # no analysed encoder yet: the scores alone
+    for model in ("model_a", "model_b", "ensemble", "baseline"):
+        assert f"{stored[model]:.4f}" in result.output
+    bad = runner.invoke(app, ["image-to-text", "--home", str(home), "--configuration", "nope"])
+    assert bad.exit_code != 0 and "unknown configuration" in bad.output

@@ -11,6 +11,7 @@ import pyarrow as pa
 from c2c_assets.encoders import RuntimeSettings
 from c2c_assets.home import C2cHome
 from c2c_assets.image_to_text.method import EvalTable, run, save_checkpoint
+from c2c_assets.image_to_text.schema import EVAL_SCHEMA
 from c2c_assets.image_to_text.thin_text import checkpoint_path
 from c2c_assets.lake import write_partition
 from c2c_assets.storage import Location
@@ -57,6 +58,6 @@ def train_and_evaluate(
     checkpoint = save_checkpoint(models, checkpoint_path(home, configuration))
     rows = [{"configuration": configuration, "model": r.name, "mean_cosine": r.mean_cosine, "description": r.description,
              "alpha": table.alpha, "test_pairs": table.n_pairs} for r in table.rows]
-    write_partition(home.lake, "image_to_text_eval", {"configuration": configuration}, pa.Table.from_pylist(rows))
+    write_partition(home.lake, "image_to_text_eval", {"configuration": configuration}, pa.Table.from_pylist(rows, schema=EVAL_SCHEMA))
     epochs_run = len(getattr(models.history, "val_cosine", []) or [])
     return TrainingResult(table, checkpoint, len(pairs), epochs_run)

@@ -106,7 +106,7 @@ def test_cli_json_and_html(home, indexed, tmp_path, examples_inbox):
     result = runner.invoke(app, ["search", "--home", str(home.root), "--encoder", "clip-tiny", "-k", "3", "--json", "--source", "craigslist", "--html", str(tmp_path / "g.html"), "rims"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
-    assert len(rows) == 3 and set(rows[0]) == {"post_id", "score", "title", "price_usd", "source"}
+    assert len(rows) == 3 and set(rows[0]) == {"post_id", "score", "title", "price_usd", "source", "text_predicted"}
     assert all(r["source"] == "craigslist" for r in rows)
     assert (tmp_path / "g.html").read_text().count('class="hit"') == 3
     photo = examples_inbox / "offerup" / DAY / "images" / "a1b2c3d4e5f6_0.png"
