@@ -578,7 +578,10 @@ def image_to_text(
             instance=dagster_instance(paths),
             raise_on_error=False,
             tags={"c2c/launched_by": "cli"},
-            run_config={"ops": {"image_to_text": {"config": {"epochs": epochs, "photos": photos, "device": device, "seed": seed, "tiny": tiny}}}},
+            run_config={
+                "ops": {"image_to_text": {"config": {"epochs": epochs, "photos": photos, "device": device, "seed": seed, "tiny": tiny}}},
+                "loggers": {"console": {"config": {"log_level": "INFO"}}},  # per-epoch progress, not Dagster's step events
+            },
         )
     if not result.success:
         raise _fail(_failure_message(result))

@@ -16,6 +16,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -280,3 +281,14 @@ def test_cuda_dockerfile_installs_the_gpu_extra() -> None:
     assert "['optional-dependencies']['gpu']" in text and "grep -q '^faiss-gpu' requirements.txt" in text
     # faiss-cpu and faiss-gpu-cu12 ship the same `faiss` package: the CUDA image drops faiss-cpu
     assert "startswith('faiss-cpu')" in text
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
+def test_dockerfile_requirements_include_the_object_storage_filesystem(dockerfile: Path, tmp_path: Path) -> None:
+    """Run the image's requirements step on the real pyproject.toml: s3fs is in, so C2C_LAKE_URL=s3://... works."""
+    command = re.search(r'python -c "(.+?)" > requirements.txt', dockerfile.read_text()).group(1)
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    listed = subprocess.run([sys.executable, "-c", command], cwd=tmp_path, capture_output=True, text=True, check=True)
+    requirements = listed.stdout.split("\n")
+    assert any(line.startswith("s3fs") for line in requirements)
+    assert any(line.startswith("universal-pathlib") for line in requirements)
