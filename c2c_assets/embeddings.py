@@ -320,8 +320,8 @@ def embeddings_view(home: C2cHome) -> str:
     selects = []
     for name in encoders:
         # Partitions written before predicted text existed lack the column: read by name, missing = not predicted.
-        newest = max(current_vector_files(home, name), key=lambda path: path.parent.parent.name)
-        flag = "coalesce(text_predicted, false)" if "text_predicted" in read_schema(newest).names else "false"
+        has_flag = any("text_predicted" in read_schema(path).names for path in current_vector_files(home, name))
+        flag = "coalesce(text_predicted, false)" if has_flag else "false"
         selects.append(
             f"SELECT post_id, encoder, scrape_date, content_hash, fingerprint, vector::FLOAT[] AS vector, n_images, "
             f"{flag} AS text_predicted "

@@ -94,10 +94,15 @@ def publish_file(local_file: Path, target: Location) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 fs.put_file(str(local_file), hidden.path)
+                with open(hidden.path, "rb") as handle:  # on disk before it is renamed into sight
+                    os.fsync(handle.fileno())
                 fs.mv(hidden.path, target.path)
             finally:
                 if hidden.exists():
                     hidden.unlink()
+        elif _is_memory(fs):
+            # fsspec's memory filesystem shows a file while it is being written: hand it the bytes at once.
+            fs.pipe_file(target.path, local_file.read_bytes())
         else:
             fs.put_file(str(local_file), target.path)
     finally:
@@ -119,13 +124,20 @@ def write_bytes(target: Location, data: bytes) -> None:
         hidden.write_bytes(data)
         target.fs.mv(hidden.path, target.path)
     else:
-        target.write_bytes(data)  # one PUT
+        target.fs.pipe_file(target.path, data)  # one PUT; for memory://, one assignment
+
+
+def _protocols(fs: Any) -> tuple[str, ...]:
+    return (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
 
 
 def _is_fsspec_local(fs: Any) -> bool:
     """fsspec's local filesystem (``file://``): renames are atomic there, and DuckDB reads it natively."""
-    protocols = (fs.protocol,) if isinstance(fs.protocol, str) else tuple(fs.protocol)
-    return "file" in protocols or "local" in protocols
+    return bool({"file", "local"} & set(_protocols(fs)))
+
+
+def _is_memory(fs: Any) -> bool:
+    return "memory" in _protocols(fs)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -151,9 +163,11 @@ def register_with_duckdb(db: duckdb.DuckDBPyConnection, places: Iterable[Locatio
     ``file://`` URLs are left to DuckDB, which reads them natively: through fsspec's local filesystem
     its parallel Parquet reads failed ("TProtocolException: Invalid data") in 20 of 40 queries here.
     """
-    seen: set[int] = set()
+    # One DuckDB database is shared by every connection to its file in a process, and a filesystem
+    # can be registered with it once: a second connection finds it there already.
+    registered = set(db.list_filesystems())
     for place in places:
-        if not is_local(place) and not _is_fsspec_local(place.fs) and id(place.fs) not in seen:
-            seen.add(id(place.fs))
+        if not is_local(place) and not _is_fsspec_local(place.fs) and not registered & set(_protocols(place.fs)):
             db.register_filesystem(place.fs)
+            registered.update(_protocols(place.fs))
     return db

@@ -78,13 +78,13 @@ def connect(home: C2cHome, *, read_only: bool = False) -> Iterator[duckdb.DuckDB
     while True:
         try:
             connection = duckdb.connect(str(home.warehouse), read_only=read_only)
-            register_with_duckdb(connection, [home.lake])
             break
         except duckdb.IOException as error:
             if "lock" not in str(error).lower() or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
     try:
+        register_with_duckdb(connection, [home.lake])
         yield connection
     finally:
         connection.close()

@@ -23,7 +23,7 @@ from c2c_assets.home import C2cHome
 from c2c_assets.lake import AtomicParquetWriter, partition_file
 from c2c_assets.search.service import Filters, search
 from c2c_assets.storage import is_local, read_table
-from c2c_assets.warehouse import query
+from c2c_assets.warehouse import connect, query
 
 DAY = "2024-03-01"
 
@@ -38,7 +38,7 @@ def remote_home(request, tmp_path):
     home = C2cHome(tmp_path / "home", lake_url=f"{base}/lake", images_url=f"{base}/images")
     assert not is_local(home.lake) and not is_local(home.images)
     yield home
-    if request.param == "memory":
+    if request.param == "memory" and fsspec.filesystem("memory").exists(f"/{bucket}"):
         fsspec.filesystem("memory").rm(f"/{bucket}", recursive=True)
 
 
@@ -79,6 +79,8 @@ def test_ingest_embed_index_search_and_analyse_on_object_storage(remote_home, tm
     assert query(home, "SELECT count(*) FROM post_images WHERE status = 'ok'")[0][0] == len({p.stem for p in photos if ".thumb" not in p.name})
     [(view_sql,)] = query(home, "SELECT sql FROM duckdb_views() WHERE view_name = 'posts_all'")
     assert home.lake_url.split("://")[0] + "://" in view_sql
+    with connect(home, read_only=True) as outer, connect(home, read_only=True) as inner:  # one DuckDB instance, one registration
+        assert outer.sql("SELECT count(*) FROM posts").fetchall() == inner.sql("SELECT count(*) FROM posts").fetchall()
 
     instance.add_dynamic_partitions("encoders", ["clip-tiny"])
     embedded = dg.materialize(

@@ -11,8 +11,8 @@ Importing this module is cheap; torch loads on first use.
 
 from __future__ import annotations
 
+import io
 import json
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +25,7 @@ from c2c_assets.image_to_text.backbones import CONFIGURATIONS, Backbone, build_b
 from c2c_assets.image_to_text.config import ALPHA_GRID, MethodConfig, preset
 from c2c_assets.image_to_text.data import Pair, Split, build_pairs, needs_predicted_text, split_by_post
 from c2c_assets.image_to_text.model_b import KnnTextModel
-from c2c_assets.storage import location
+from c2c_assets.storage import Location, location, write_bytes
 
 if TYPE_CHECKING:
     from c2c_assets.image_to_text.model_a import TextPredictor, TrainHistory
@@ -196,13 +196,13 @@ def predict_for_posts(models: ImageToTextModels, posts: Iterable[PostInput], min
     return {post.post_id: vector for post, vector in zip(wanted, vectors, strict=True)}
 
 
-def save_checkpoint(models: ImageToTextModels, path: Path | str) -> Path:
+def save_checkpoint(models: ImageToTextModels, path: Location | str) -> Location:
     """One ``torch.save`` file: Model A's ``state_dict``, Model B's index data, ``alpha``, and the config as
-    JSON. Written to a temporary file and moved into place, so a reader never sees half a checkpoint.
-    The frozen tower is not stored: it is rebuilt from the config and checked against ``weights_identity``."""
+    JSON. Published whole (``storage.write_bytes``), so a reader never sees half a checkpoint, wherever it
+    lives. The frozen tower is not stored: it is rebuilt from the config and checked against ``weights_identity``."""
     import torch
 
-    path = Path(path)
+    path = location(path) if isinstance(path, str) else path
     knn = models.model_b.state()
     payload = {
         "format": CHECKPOINT_FORMAT,
@@ -214,25 +214,32 @@ def save_checkpoint(models: ImageToTextModels, path: Path | str) -> Path:
         "model_a": {name: value.detach().cpu() for name, value in models.model_a.state_dict().items()},
         "model_b": {**knn, **{key: torch.from_numpy(np.ascontiguousarray(knn[key])) for key in ("keys", "post_of_key", "texts")}},
     }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        torch.save(payload, temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    write_bytes(path, buffer.getvalue())
     return path
 
 
-def load_checkpoint(path: Path | str, runtime: RuntimeSettings | None = None) -> ImageToTextModels:
+def read_checkpoint(source: Location | str | bytes) -> dict[str, Any]:
+    """A checkpoint's payload (tensors and plain values only: ``weights_only``), from a file or its bytes."""
     import torch
 
+    if not isinstance(source, bytes):
+        source = (location(source) if isinstance(source, str) else source).read_bytes()
+    payload = torch.load(io.BytesIO(source), map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise EncoderError(f"not an image-to-text checkpoint of format {CHECKPOINT_FORMAT}")
+    return payload
+
+
+def load_checkpoint(source: Location | str | bytes, runtime: RuntimeSettings | None = None) -> ImageToTextModels:
+    """The fitted ensemble from a checkpoint file, or from its bytes (what was hashed is what is loaded)."""
     from c2c_assets.image_to_text.model_a import new_predictor
 
     runtime = runtime or RuntimeSettings()
-    payload = torch.load(Path(path), map_location="cpu", weights_only=True)  # tensors and plain values only
-    if payload.get("format") != CHECKPOINT_FORMAT:
-        raise EncoderError(f"{path}: not an image-to-text checkpoint of format {CHECKPOINT_FORMAT}")
+    payload = read_checkpoint(source)
+    path = "checkpoint" if isinstance(source, bytes) else source
     config = MethodConfig.from_json(payload["config"])
     backbone = build_backbone(config.configuration, config.backbone_options(), runtime)
     if backbone.weights_identity != payload["weights_identity"]:

@@ -9,7 +9,9 @@ side of the search index, so such posts cluster and are found like the rest.
 A checkpoint applies to an encoder when its targets are that encoder's text embeddings: the same
 family (``offline`` -> ``default``, ``paper`` -> ``clip``) built from the same weights (the
 checkpoint's ``weights_identity`` equals the encoder's). Rows predicted with a checkpoint carry a
-fingerprint that includes the checkpoint's content hash, so retraining re-embeds exactly them.
+fingerprint that includes the checkpoint's content hash, so retraining re-embeds exactly them. The
+checkpoint is read once, as bytes: what is hashed is what predicts, even if a training run replaces
+the file meanwhile. Checkpoints live in the lake, so every machine that shares it predicts alike.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,6 +27,7 @@ from c2c_assets.encoders.base import Encoder, PostInput, RuntimeSettings
 from c2c_assets.home import C2cHome
 from c2c_assets.image_to_text.backbones import CONFIGURATIONS
 from c2c_assets.image_to_text.data import needs_predicted_text
+from c2c_assets.storage import Location
 
 if TYPE_CHECKING:
     from c2c_assets.image_to_text.method import ImageToTextModels
@@ -33,16 +35,9 @@ if TYPE_CHECKING:
 DEFAULT_MIN_CHARS = 20
 
 
-def checkpoint_path(home: C2cHome, configuration: str) -> Path:
-    return home.root / "models" / "image_to_text" / configuration / "checkpoint.pt"
-
-
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+def checkpoint_path(home: C2cHome, configuration: str) -> Location:
+    """``lake/image_to_text_models/configuration=<c>/checkpoint.pt``: the asset's data, beside the Parquet."""
+    return home.lake / "image_to_text_models" / f"configuration={configuration}" / "checkpoint.pt"
 
 
 @dataclass
@@ -50,14 +45,18 @@ class ThinTextPredictor:
     """Predicted text embeddings for thin-text posts, from one trained checkpoint (loaded on first use)."""
 
     configuration: str
-    checkpoint: Path
-    checkpoint_hash: str
+    checkpoint: Location
+    checkpoint_bytes: bytes = field(repr=False)
     min_chars: int = DEFAULT_MIN_CHARS
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     _models: ImageToTextModels | None = field(default=None, repr=False)
 
     def wants(self, post: PostInput) -> bool:
         return bool(post.image_paths) and needs_predicted_text(post.title, post.description, self.min_chars)
+
+    @property
+    def checkpoint_hash(self) -> str:
+        return hashlib.sha256(self.checkpoint_bytes).hexdigest()[:16]
 
     def fingerprint(self, encoder_fingerprint: str) -> str:
         """The fingerprint of a row whose text vector this predictor made."""
@@ -69,7 +68,7 @@ class ThinTextPredictor:
         from c2c_assets.image_to_text.method import load_checkpoint, predict_text_embeddings
 
         if self._models is None:
-            self._models = load_checkpoint(self.checkpoint, self.runtime)
+            self._models = load_checkpoint(self.checkpoint_bytes, self.runtime)
         return predict_text_embeddings(self._models, [post.image_paths for post in posts])
 
 
@@ -83,9 +82,9 @@ def find_predictor(
         path = checkpoint_path(home, name)
         if configuration.encoder_family != encoder.family or not path.exists():
             continue
-        import torch
+        from c2c_assets.image_to_text.method import read_checkpoint
 
-        header = torch.load(path, map_location="cpu", weights_only=True)
-        if header.get("weights_identity") == encoder.weights_identity():
-            return ThinTextPredictor(name, path, _file_hash(path), min_chars, runtime or encoder.runtime)
+        data = path.read_bytes()
+        if read_checkpoint(data).get("weights_identity") == encoder.weights_identity():
+            return ThinTextPredictor(name, path, data, min_chars, runtime or encoder.runtime)
     return None

@@ -422,7 +422,7 @@ def ingest_date(
     except OSError as error:
         if error.errno in (errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EDQUOT):
             raise StorageError(
-                error.errno, f"cannot write the {scrape_date} partitions under {home.root}: {error.strerror}; the previous partitions are unchanged"
+                error.errno, f"cannot write the {scrape_date} partitions ({error.filename or home.lake}): {error.strerror}; the previous partitions are unchanged"
             ) from error
         raise
     files = {name: writer.path for name, writer in job.writers.items()}

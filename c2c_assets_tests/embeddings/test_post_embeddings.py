@@ -6,6 +6,7 @@ from datetime import date
 
 import dagster as dg
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -176,6 +177,16 @@ def test_partitions_from_before_predicted_text_are_carried_over_and_read(home, i
     pq.write_table(old, path)
     refresh_views(home)
     assert query(home, "SELECT count(*) FILTER (WHERE NOT text_predicted) FROM embeddings") == [(10,)]
+    # The new layout on an earlier date (every row flagged), re-embedded after the old-layout one: flags intact.
+    later = embedding_file(home, date(2024, 2, 29), "clip-tiny")
+    flagged = pq.read_table(path).append_column("text_predicted", pa.array([True] * 10))
+    later.parent.mkdir(parents=True)
+    pq.write_table(flagged.set_column(1, "scrape_date", pa.array([date(2024, 2, 29)] * 10, pa.date32())), later)
+    refresh_views(home)
+    assert query(home, "SELECT scrape_date::VARCHAR, count(*) FILTER (WHERE text_predicted) FROM embeddings GROUP BY 1 ORDER BY 1") == [
+        ("2024-02-29", 10), ("2024-03-01", 0)
+    ]
+    later.unlink()
     meta = metadata(embed(home, instance, "clip-tiny"))
     assert (meta["embedded"], meta["carried_over"], meta["text_predicted"]) == (0, 10, 0)
     table = pq.read_table(path)

@@ -5,6 +5,7 @@ import dagster as dg
 from c2c_assets.defs.image_to_text.assets import image_to_text
 from c2c_assets.defs.ingest.assets import ingest_dumps
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.image_to_text.thin_text import checkpoint_path
 from c2c_assets.lake import partition_file
 from c2c_assets.sample import generate_sample
 
@@ -25,5 +26,5 @@ def test_offline_configuration_trains_and_scores(home, tmp_path):
     assert set(scores) >= {"ensemble", "model_a", "model_b", "baseline", "mean_cosine"}
     assert -1 <= scores["ensemble"] <= 1 and scores["test_pairs"] > 0
     assert scores["ensemble"] >= min(scores["model_a"], scores["model_b"]) - 1e-6
-    assert (home.root / "models" / "image_to_text" / "offline" / "checkpoint.pt").exists()
+    assert checkpoint_path(home, "offline").exists()
     assert partition_file(home.lake, "image_to_text_eval", {"configuration": "offline"}).exists()

@@ -129,6 +129,17 @@ def test_text_search_finds_thin_posts_through_their_predicted_text(home, trained
     assert all(hit.as_dict()["text_predicted"] == (hit.post_id in thin) for hit in hits)
 
 
+def test_what_was_hashed_is_what_predicts(home, trained):
+    """A training run replacing the checkpoint mid-embedding cannot make rows carry the old fingerprint
+    with the new model's predictions: the predictor keeps the bytes it hashed."""
+    instance, thin = trained
+    predictor = find_predictor(home, create_encoder(ENCODER, home=home.root))
+    before = predictor.fingerprint("f")
+    checkpoint_path(home, "offline").write_bytes(b"replaced by another run")
+    posts = {item.post.post_id: item.post for item in posts_of_date(home, date.fromisoformat(DAY))}
+    assert predictor.predict([posts[thin[0]]]).shape[0] == 1 and predictor.fingerprint("f") == before
+
+
 def test_a_checkpoint_only_applies_to_encoders_of_its_text_space(home, trained):
     assert find_predictor(home, create_encoder(ENCODER, home=home.root)) is not None
     assert find_predictor(home, create_encoder("clip-tiny", home=home.root)) is None  # paper's space, not trained
