@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
 
@@ -20,7 +19,7 @@ from c2c_assets.storage import Location
 @dataclass(frozen=True)
 class TrainingResult:
     table: EvalTable
-    checkpoint: Path
+    checkpoint: Location
     n_pairs: int
     epochs_run: int
 
