@@ -319,9 +319,7 @@ def embeddings_view(home: C2cHome) -> str:
         )
     selects = []
     for name in encoders:
-        # Partitions written before predicted text existed lack the column: read by name, missing = not predicted.
-        has_flag = any("text_predicted" in read_schema(path).names for path in current_vector_files(home, name))
-        flag = "coalesce(text_predicted, false)" if has_flag else "false"
+        flag = text_predicted_sql(current_vector_files(home, name))
         selects.append(
             f"SELECT post_id, encoder, scrape_date, content_hash, fingerprint, vector::FLOAT[] AS vector, n_images, "
             f"{flag} AS text_predicted "
@@ -329,6 +327,13 @@ def embeddings_view(home: C2cHome) -> str:
         )
     return " UNION ALL ".join(selects)
 
+
+
+def text_predicted_sql(files: Sequence[Location], column: str = "text_predicted") -> str:
+    """SQL for a row's predicted-text flag over ``files`` read with ``union_by_name``: partitions written
+    before the column existed lack it, and nothing in them was predicted."""
+    has_column = any("text_predicted" in read_schema(path).names for path in files)
+    return f"coalesce({column}, false)" if has_column else "false"
 
 
 def current_vector_files(home: C2cHome, encoder: str) -> list[Location]:

@@ -27,9 +27,12 @@ if TYPE_CHECKING:
 Location: TypeAlias = "Path | UPath"
 
 
-def location(spec: str | os.PathLike[str]) -> Location:
-    """A local path for plain paths (``~`` expanded, made absolute), a ``UPath`` for ``scheme://`` URLs."""
-    text = os.fspath(spec)
+def location(spec: str | Location) -> Location:
+    """A local path for plain paths (``~`` expanded, made absolute), a ``UPath`` for ``scheme://`` URLs;
+    a location given is returned as it is."""
+    if not isinstance(spec, str):
+        return spec
+    text = spec
     if "://" in text:
         from upath import UPath
 
@@ -75,11 +78,7 @@ def parquet_file(path: Location) -> pq.ParquetFile:
 def publish_file(local_file: Path, target: Location) -> None:
     """Move a finished local file to ``target`` so that a reader sees the old file or the new one, whole.
 
-    Locally that is ``fsync`` + ``os.replace`` in the same folder. On object storage one PUT is
-    already all-or-nothing (S3 and GCS publish an object when its upload completes; fsspec's memory
-    filesystem when the file closes), so the file is uploaded straight to its key. fsspec's own
-    local filesystem (``file://``) copies in place, so there the copy goes to a hidden name in the
-    target folder first and is renamed over the target.
+    Locally that is ``fsync`` + ``os.replace`` in the same folder; elsewhere see ``_upload``.
     """
     if is_local(target):
         with open(local_file, "rb") as handle:
@@ -87,24 +86,8 @@ def publish_file(local_file: Path, target: Location) -> None:
         os.replace(local_file, target)
         _fsync_dir(target.parent)
         return
-    fs = target.fs
     try:
-        if _is_fsspec_local(fs):
-            hidden = target.with_name(f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                fs.put_file(str(local_file), hidden.path)
-                with open(hidden.path, "rb") as handle:  # on disk before it is renamed into sight
-                    os.fsync(handle.fileno())
-                fs.mv(hidden.path, target.path)
-            finally:
-                if hidden.exists():
-                    hidden.unlink()
-        elif _is_memory(fs):
-            # fsspec's memory filesystem shows a file while it is being written: hand it the bytes at once.
-            fs.pipe_file(target.path, local_file.read_bytes())
-        else:
-            fs.put_file(str(local_file), target.path)
+        _upload(local_file, target)
     finally:
         local_file.unlink(missing_ok=True)
 
@@ -119,12 +102,36 @@ def write_bytes(target: Location, data: bytes) -> None:
         finally:
             tmp.unlink(missing_ok=True)
         return
-    if _is_fsspec_local(target.fs):
+    _upload(data, target)
+
+
+def _upload(source: Path | bytes, target: UPath) -> None:
+    """Put a local file or bytes at ``target`` so that readers see all of it or nothing.
+
+    On object storage one PUT is already all-or-nothing (S3 and GCS publish an object when its
+    upload completes), so it goes straight to its key. fsspec's memory filesystem shows a file while
+    it is being written: it gets the bytes in one call. fsspec's own local filesystem (``file://``)
+    copies in place: there the copy goes to a hidden name, is synced, and is renamed over the target.
+    """
+    fs = target.fs
+    if _is_fsspec_local(fs):
         hidden = target.with_name(f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
-        hidden.write_bytes(data)
-        target.fs.mv(hidden.path, target.path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if isinstance(source, bytes):
+                hidden.write_bytes(source)
+            else:
+                fs.put_file(str(source), hidden.path)
+            with open(hidden.path, "rb") as handle:  # on disk before it is renamed into sight
+                os.fsync(handle.fileno())
+            fs.mv(hidden.path, target.path)
+        finally:
+            if hidden.exists():
+                hidden.unlink()
+    elif isinstance(source, bytes) or _is_memory(fs):
+        fs.pipe_file(target.path, source if isinstance(source, bytes) else source.read_bytes())
     else:
-        target.fs.pipe_file(target.path, data)  # one PUT; for memory://, one assignment
+        fs.put_file(str(source), target.path)
 
 
 def _protocols(fs: Any) -> tuple[str, ...]:

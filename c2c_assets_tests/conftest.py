@@ -36,3 +36,12 @@ def examples_inbox() -> Path:
 @pytest.fixture
 def home(tmp_path: Path) -> C2cHome:
     return C2cHome(tmp_path / "home").ensure()
+
+
+@pytest.fixture
+def instance():
+    """A throwaway Dagster instance (its own temporary storage) for ``materialize`` runs."""
+    import dagster as dg
+
+    with dg.instance_for_test() as test_instance:
+        yield test_instance

@@ -42,12 +42,6 @@ def remote_home(request, tmp_path):
         fsspec.filesystem("memory").rm(f"/{bucket}", recursive=True)
 
 
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
 def _resource(home: C2cHome, **extra) -> C2cResource:
     return C2cResource(home=str(home.root), lake_url=home.lake_url, images_url=home.images_url, **extra)
 

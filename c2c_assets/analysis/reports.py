@@ -249,7 +249,7 @@ def _thumb_b64(path: Location | str | None, max_px: int, quality: int = 75) -> s
     """A thumbnail re-encoded as a small JPEG, base64; None if there is none or it is unreadable."""
     if path is None:
         return None
-    data = _thumb_jpeg(location(path) if isinstance(path, str) else path, max_px, quality)
+    data = _thumb_jpeg(location(path), max_px, quality)
     return None if data is None else base64.b64encode(data).decode("ascii")
 
 

@@ -30,7 +30,7 @@ class Pair:
         target = np.asarray(self.target, dtype=np.float32)
         if target.ndim != 1 or not np.isfinite(target).all() or not np.linalg.norm(target) > 0:
             raise ValueError(f"pair {self.post_id!r}: the target must be a finite, non-zero 1-d vector")
-        object.__setattr__(self, "photo", location(self.photo) if isinstance(self.photo, str) else self.photo)
+        object.__setattr__(self, "photo", location(self.photo))
         object.__setattr__(self, "target", l2_normalize(target))
 
 
@@ -100,7 +100,7 @@ def build_pairs(
     if photos not in ("all", "first"):
         raise ValueError(f"photos must be 'all' or 'first', got {photos!r}")
     kept = [
-        (post_id, _clean(text), [location(p) if isinstance(p, str) else p for p in paths][: 1 if photos == "first" else None])
+        (post_id, _clean(text), [location(p) for p in paths][: 1 if photos == "first" else None])
         for post_id, text, paths in posts
         if paths and not needs_predicted_text(text, "", min_chars)
     ]

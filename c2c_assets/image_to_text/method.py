@@ -182,7 +182,7 @@ def run(
 def predict_text_embeddings(models: ImageToTextModels, photo_paths_per_post: Sequence[Sequence[Path | str]]) -> np.ndarray:
     """Per post, the ensemble's text embedding: the normalized mean of its photos' predictions,
     (N, text_dim); a NaN row for a post without photos."""
-    photos = [location(path) if isinstance(path, str) else path for paths in photo_paths_per_post for path in paths]
+    photos = [location(path) for paths in photo_paths_per_post for path in paths]
     per_photo = models.predict(photos) if photos else np.zeros((0, models.text_dim), dtype=np.float32)
     return mean_of_images(per_photo, [len(paths) for paths in photo_paths_per_post])
 
@@ -202,7 +202,7 @@ def save_checkpoint(models: ImageToTextModels, path: Location | str) -> Location
     lives. The frozen tower is not stored: it is rebuilt from the config and checked against ``weights_identity``."""
     import torch
 
-    path = location(path) if isinstance(path, str) else path
+    path = location(path)
     knn = models.model_b.state()
     payload = {
         "format": CHECKPOINT_FORMAT,
@@ -226,20 +226,22 @@ def read_checkpoint(source: Location | str | bytes) -> dict[str, Any]:
     import torch
 
     if not isinstance(source, bytes):
-        source = (location(source) if isinstance(source, str) else source).read_bytes()
+        source = location(source).read_bytes()
     payload = torch.load(io.BytesIO(source), map_location="cpu", weights_only=True)
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise EncoderError(f"not an image-to-text checkpoint of format {CHECKPOINT_FORMAT}")
     return payload
 
 
-def load_checkpoint(source: Location | str | bytes, runtime: RuntimeSettings | None = None) -> ImageToTextModels:
-    """The fitted ensemble from a checkpoint file, or from its bytes (what was hashed is what is loaded)."""
+def load_checkpoint(
+    source: Location | str | bytes | dict[str, Any], runtime: RuntimeSettings | None = None
+) -> ImageToTextModels:
+    """The fitted ensemble from a checkpoint file, its bytes, or the payload ``read_checkpoint`` made of them."""
     from c2c_assets.image_to_text.model_a import new_predictor
 
     runtime = runtime or RuntimeSettings()
-    payload = read_checkpoint(source)
-    path = "checkpoint" if isinstance(source, bytes) else source
+    payload = source if isinstance(source, dict) else read_checkpoint(source)
+    path = "checkpoint" if isinstance(source, bytes | dict) else source  # for messages
     config = MethodConfig.from_json(payload["config"])
     backbone = build_backbone(config.configuration, config.backbone_options(), runtime)
     if backbone.weights_identity != payload["weights_identity"]:

@@ -10,8 +10,8 @@ A checkpoint applies to an encoder when its targets are that encoder's text embe
 family (``offline`` -> ``default``, ``paper`` -> ``clip``) built from the same weights (the
 checkpoint's ``weights_identity`` equals the encoder's). Rows predicted with a checkpoint carry a
 fingerprint that includes the checkpoint's content hash, so retraining re-embeds exactly them. The
-checkpoint is read once, as bytes: what is hashed is what predicts, even if a training run replaces
-the file meanwhile. Checkpoints live in the lake, so every machine that shares it predicts alike.
+checkpoint is read once: what is hashed is what predicts, even if a training run replaces the file
+meanwhile. Checkpoints live in the lake, so every machine that shares it predicts alike.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -46,17 +46,14 @@ class ThinTextPredictor:
 
     configuration: str
     checkpoint: Location
-    checkpoint_bytes: bytes = field(repr=False)
+    checkpoint_hash: str  # of the bytes ``payload`` was read from
+    payload: dict[str, Any] = field(repr=False)  # read_checkpoint's, loaded into models on first use
     min_chars: int = DEFAULT_MIN_CHARS
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     _models: ImageToTextModels | None = field(default=None, repr=False)
 
     def wants(self, post: PostInput) -> bool:
         return bool(post.image_paths) and needs_predicted_text(post.title, post.description, self.min_chars)
-
-    @property
-    def checkpoint_hash(self) -> str:
-        return hashlib.sha256(self.checkpoint_bytes).hexdigest()[:16]
 
     def fingerprint(self, encoder_fingerprint: str) -> str:
         """The fingerprint of a row whose text vector this predictor made."""
@@ -68,7 +65,7 @@ class ThinTextPredictor:
         from c2c_assets.image_to_text.method import load_checkpoint, predict_text_embeddings
 
         if self._models is None:
-            self._models = load_checkpoint(self.checkpoint_bytes, self.runtime)
+            self._models = load_checkpoint(self.payload, self.runtime)
         return predict_text_embeddings(self._models, [post.image_paths for post in posts])
 
 
@@ -85,6 +82,8 @@ def find_predictor(
         from c2c_assets.image_to_text.method import read_checkpoint
 
         data = path.read_bytes()
-        if read_checkpoint(data).get("weights_identity") == encoder.weights_identity():
-            return ThinTextPredictor(name, path, data, min_chars, runtime or encoder.runtime)
+        payload = read_checkpoint(data)
+        if payload.get("weights_identity") == encoder.weights_identity():
+            digest = hashlib.sha256(data).hexdigest()[:16]
+            return ThinTextPredictor(name, path, digest, payload, min_chars, runtime or encoder.runtime)
     return None

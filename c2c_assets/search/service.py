@@ -36,15 +36,14 @@ def _side_vectors(home: C2cHome, encoder: str, column: str) -> tuple[pa.Table, n
     """Ids (post_id, content_hash, text_predicted) and vectors of the current posts for one side, or None if absent."""
     import duckdb
 
-    from c2c_assets.embeddings import current_vector_files
+    from c2c_assets.embeddings import current_vector_files, text_predicted_sql
     from c2c_assets.warehouse import quote
 
     files = current_vector_files(home, encoder)
     posts = sorted(home.lake.glob("posts/date=*/part-0.parquet"))
     if not files or not posts or column not in read_schema(files[0]).names:
         return None
-    # Partitions written before predicted text existed lack the flag: nothing in them was predicted.
-    flag = "coalesce(e.text_predicted, false)" if any("text_predicted" in read_schema(f).names for f in files) else "false"
+    flag = text_predicted_sql(files, "e.text_predicted")
     sql = f"""
         WITH latest AS (
             SELECT post_id, scrape_date FROM read_parquet([{", ".join(quote(str(p)) for p in posts)}])

@@ -13,12 +13,6 @@ from c2c_assets_tests.embeddings.test_post_embeddings import embed, ingest
 
 
 @pytest.fixture
-def instance():
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
-@pytest.fixture
 def embedded(home, tmp_path, examples_inbox, instance):
     inbox = tmp_path / "inbox"
     shutil.copytree(examples_inbox, inbox)

@@ -29,12 +29,6 @@ def inbox(tmp_path, examples_inbox):
     return target
 
 
-@pytest.fixture
-def instance():
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
 def ingest(home, inbox, instance, day=DAY):
     result = dg.materialize(
         [ingest_dumps], partition_key=day, instance=instance,

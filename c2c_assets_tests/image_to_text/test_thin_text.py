@@ -44,16 +44,15 @@ def _strip_text(inbox) -> list[str]:
 
 
 @pytest.fixture
-def trained(home, tmp_path):
+def trained(home, tmp_path, instance):
     inbox = tmp_path / "inbox"
     generate_sample(inbox, n_posts=60, n_days=1, seed=5, bad_inputs=False)
     thin = _strip_text(inbox)
-    with dg.instance_for_test() as instance:
-        resources = {"c2c": C2cResource(home=str(home.root), inbox=str(inbox))}
-        assert dg.materialize([ingest_dumps], partition_key=DAY, instance=instance, resources=resources).success
-        train(home, instance)
-        instance.add_dynamic_partitions("encoders", [ENCODER])
-        yield instance, thin
+    resources = {"c2c": C2cResource(home=str(home.root), inbox=str(inbox))}
+    assert dg.materialize([ingest_dumps], partition_key=DAY, instance=instance, resources=resources).success
+    train(home, instance)
+    instance.add_dynamic_partitions("encoders", [ENCODER])
+    return instance, thin
 
 
 def train(home, instance, epochs=2):

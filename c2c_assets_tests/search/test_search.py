@@ -19,12 +19,6 @@ DAY = "2024-03-01"
 
 
 @pytest.fixture
-def instance():
-    with dg.instance_for_test() as test_instance:
-        yield test_instance
-
-
-@pytest.fixture
 def indexed(home, tmp_path, examples_inbox, instance):
     inbox = tmp_path / "inbox"
     shutil.copytree(examples_inbox, inbox)
