@@ -19,7 +19,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from c2c_assets.encoders.base import PostInput, RuntimeSettings, l2_normalize
+from c2c_assets.encoders.base import EncoderError, PostInput, RuntimeSettings, l2_normalize
 from c2c_assets.image_to_text import method
 from c2c_assets.image_to_text.backbones import build_backbone
 from c2c_assets.image_to_text.config import MethodConfig, preset
@@ -268,3 +268,17 @@ def test_config_round_trips_through_json() -> None:
     assert MethodConfig.from_json(config.to_json()) == config
     with pytest.raises(ValueError):
         MethodConfig(k=0)
+
+
+@pytest.mark.parametrize("configuration", ["paper", "offline"])
+def test_training_runs_where_the_device_setting_says(configuration: str) -> None:
+    """The encoders' device setting: ``auto`` takes CUDA when there is one, an explicit CUDA device on a
+    machine without one is a clear error, not a silent CPU run."""
+    auto = build_backbone(configuration, {"tiny": True}, RuntimeSettings(device="auto"))
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert auto.device.type == expected and {p.device.type for p in auto.tower.parameters()} == {expected}
+    model = new_predictor(auto, 8, auto.text_dim)
+    assert {p.device.type for p in model.parameters()} == {expected}
+    if not torch.cuda.is_available():
+        with pytest.raises(EncoderError, match="CUDA is not available"):
+            build_backbone(configuration, {"tiny": True}, RuntimeSettings(device="cuda"))
