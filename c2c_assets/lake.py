@@ -9,9 +9,6 @@ with one upload (``storage.publish_file``).
 
 from __future__ import annotations
 
-import os
-import tempfile
-import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -19,10 +16,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from c2c_assets.storage import Location, is_local, parquet_file, publish_file
+from c2c_assets.storage import Location, is_local, parquet_file, publish_file, remove_stale_temporaries, spool_dir, temporary_name
 
 PART_NAME = "part-0.parquet"
-_TMP_SUFFIX = ".tmp"
 
 
 def partition_dir(lake: Location, asset: str, keys: Mapping[str, str]) -> Location:
@@ -43,32 +39,6 @@ def asset_glob(lake: Location, asset: str, depth: int = 1) -> str:
     return str(lake / asset / "/".join(["*"] * depth) / "*.parquet")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Delete temporary files that crashed writers left behind (their process is gone)."""
-    removed = []
-    if not folder.is_dir():
-        return removed
-    for candidate in folder.glob(f".*{_TMP_SUFFIX}"):
-        try:
-            pid = int(candidate.name.split(".")[-2].split("-")[0])
-        except (IndexError, ValueError):
-            continue
-        if not _pid_alive(pid):
-            candidate.unlink(missing_ok=True)
-            removed.append(candidate)
-    return removed
-
-
 class StorageError(OSError):
     """The lake cannot be written (full disk, read-only or missing volume): the old partitions stay."""
 
@@ -81,10 +51,12 @@ class AtomicParquetWriter:
         self.schema = schema
         # Beside the partition locally (same filesystem: the rename is atomic); in a local spool
         # folder for object storage, uploaded whole on commit.
-        spool = path.parent if is_local(path) else Path(tempfile.gettempdir()) / "c2c-spool"
-        spool.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(spool)
-        self._tmp = spool / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}{_TMP_SUFFIX}"
+        if is_local(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._tmp = temporary_name(path)
+        else:
+            self._tmp = spool_dir() / temporary_name(Path(path.name)).name
+        remove_stale_temporaries(self._tmp.parent)
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self._tmp, schema, compression=compression)
         self.rows = 0
 

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -75,15 +77,33 @@ def parquet_file(path: Location) -> pq.ParquetFile:
     return pq.ParquetFile(_arrow_path(path), filesystem=_filesystem(path))
 
 
-def publish_file(local_file: Path, target: Location) -> None:
+# Files the platform writes are read by others (a report served by a static file server, a photo
+# read by a DataLoader worker running as another user): not mkstemp's 0600.
+FILE_MODE = 0o644
+TMP_SUFFIX = ".tmp"
+
+
+def temporary_name(target: Path | UPath) -> Path | UPath:
+    """A hidden name beside ``target`` that carries this process's id (``remove_stale_temporaries``
+    deletes those of dead processes) and never collides with another writer's."""
+    return target.with_name(f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}{TMP_SUFFIX}")
+
+
+def publish_file(local_file: Path, target: Location, *, mode: int = FILE_MODE) -> None:
     """Move a finished local file to ``target`` so that a reader sees the old file or the new one, whole.
 
-    Locally that is ``fsync`` + ``os.replace`` in the same folder; elsewhere see ``_upload``.
+    Locally that is ``fsync`` + ``chmod`` + ``os.replace`` in the same folder + ``fsync`` of the folder;
+    elsewhere see ``_upload``. The local file is gone afterwards, published or not.
     """
     if is_local(target):
-        with open(local_file, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(local_file, target)
+        try:
+            with open(local_file, "rb") as handle:
+                os.fsync(handle.fileno())
+            os.chmod(local_file, mode)
+            os.replace(local_file, target)
+        except BaseException:
+            local_file.unlink(missing_ok=True)
+            raise
         _fsync_dir(target.parent)
         return
     try:
@@ -92,17 +112,70 @@ def publish_file(local_file: Path, target: Location) -> None:
         local_file.unlink(missing_ok=True)
 
 
-def write_bytes(target: Location, data: bytes) -> None:
-    """Write ``data`` to ``target`` atomically (see ``publish_file``)."""
+@contextmanager
+def atomic_path(target: Location, *, mode: int = FILE_MODE) -> Iterator[Path]:
+    """A local path to write ``target``'s new content into (by any library: Pillow, FAISS, pyarrow);
+    published whole when the block ends without an error, removed when it raises.
+
+    Locally the temporary file sits beside the target (same filesystem: the rename is atomic); for
+    object storage it is spooled in the temp folder and uploaded in one go.
+    """
     if is_local(target):
-        tmp = target.with_name(f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = temporary_name(target)
+    else:
+        spool = spool_dir()
+        tmp = spool / f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}{TMP_SUFFIX}"
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    publish_file(tmp, target, mode=mode)
+
+
+def write_atomic(target: Location, data: bytes | str, *, mode: int = FILE_MODE) -> Location:
+    """Write ``data`` (text is UTF-8) to ``target`` so that readers see the old content or all of the new."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    if not is_local(target):
+        _upload(payload, target)
+        return target
+    with atomic_path(target, mode=mode) as tmp:
+        tmp.write_bytes(payload)
+    return target
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete temporary files that crashed writers left behind (their process is gone)."""
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for candidate in folder.glob(f".*{TMP_SUFFIX}"):
         try:
-            tmp.write_bytes(data)
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
-        return
-    _upload(data, target)
+            pid = int(candidate.name.split(".")[-2].split("-")[0])
+        except (IndexError, ValueError):
+            continue
+        if not _pid_alive(pid):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
+
+
+def spool_dir() -> Path:
+    """Where files bound for object storage are written before their one upload."""
+    folder = Path(tempfile.gettempdir()) / "c2c-spool"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _upload(source: Path | bytes, target: UPath) -> None:
@@ -115,7 +188,7 @@ def _upload(source: Path | bytes, target: UPath) -> None:
     """
     fs = target.fs
     if _is_fsspec_local(fs):
-        hidden = target.with_name(f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
+        hidden = temporary_name(target)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             if isinstance(source, bytes):

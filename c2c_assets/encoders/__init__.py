@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from c2c_assets.storage import write_atomic
 from c2c_assets.encoders.base import Encoder, EncoderError, PostInput, PostVectors, RuntimeSettings
 
 __all__ = ["Encoder", "EncoderConfig", "EncoderError", "PostInput", "PostVectors", "RuntimeSettings", "BUILTIN", "create_encoder", "encoder_configs", "save_config", "FAMILIES"]
@@ -81,9 +81,7 @@ def save_config(config: EncoderConfig, home: Path | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     current = json.loads(path.read_text()) if path.exists() else {}
     current[config.name] = {"family": config.family, "options": config.options, "description": config.description}
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(current, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(current, indent=2, sort_keys=True))
 
 
 def create_encoder(config: EncoderConfig | str, runtime: RuntimeSettings | None = None, home: Path | None = None) -> Encoder:

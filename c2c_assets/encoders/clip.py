@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from c2c_assets.storage import write_atomic
 from c2c_assets.encoders.base import (
     IMAGE,
     TEXT,
@@ -78,9 +79,7 @@ def register_open_clip_config(name: str, config: dict[str, Any]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.json"
     # Atomic write: concurrent processes write the same bytes, and none reads a half-written file.
-    partial = folder / f".{name}.{os.getpid()}.tmp"
-    partial.write_text(json.dumps(config, sort_keys=True))
-    os.replace(partial, path)
+    write_atomic(path, json.dumps(config, sort_keys=True))
     open_clip.add_model_config(path)
     _REGISTERED.add(name)
 

@@ -81,7 +81,7 @@ from c2c_assets.encoders.base import (
     require_file,
 )
 from c2c_assets.home import C2cHome
-from c2c_assets.storage import Location, open_image
+from c2c_assets.storage import Location, atomic_path, open_image
 
 FAMILY = "default"
 OPTIONS = frozenset({"image_weight", "image_weights", "text_weights", "tiny", "seed"})
@@ -160,13 +160,8 @@ def _onnx_providers(device: str) -> list[Any]:
 def _cached(path: Path, write: Callable[[Path], None]) -> Path:
     """``path``, written once by ``write(temp)`` then moved into place, so no reader sees half a file."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        try:
+        with atomic_path(path) as temp:
             write(temp)
-            os.replace(temp, path)
-        finally:
-            temp.unlink(missing_ok=True)
     return path
 
 

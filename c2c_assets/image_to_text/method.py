@@ -25,7 +25,7 @@ from c2c_assets.image_to_text.backbones import CONFIGURATIONS, Backbone, build_b
 from c2c_assets.image_to_text.config import ALPHA_GRID, MethodConfig, preset
 from c2c_assets.image_to_text.data import Pair, Split, build_pairs, needs_predicted_text, split_by_post
 from c2c_assets.image_to_text.model_b import KnnTextModel
-from c2c_assets.storage import Location, location, write_bytes
+from c2c_assets.storage import Location, location, write_atomic
 
 if TYPE_CHECKING:
     from c2c_assets.image_to_text.model_a import TextPredictor, TrainHistory
@@ -198,7 +198,7 @@ def predict_for_posts(models: ImageToTextModels, posts: Iterable[PostInput], min
 
 def save_checkpoint(models: ImageToTextModels, path: Location | str) -> Location:
     """One ``torch.save`` file: Model A's ``state_dict``, Model B's index data, ``alpha``, and the config as
-    JSON. Published whole (``storage.write_bytes``), so a reader never sees half a checkpoint, wherever it
+    JSON. Published whole (``storage.write_atomic``), so a reader never sees half a checkpoint, wherever it
     lives. The frozen tower is not stored: it is rebuilt from the config and checked against ``weights_identity``."""
     import torch
 
@@ -217,7 +217,7 @@ def save_checkpoint(models: ImageToTextModels, path: Location | str) -> Location
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes(path, buffer.getvalue())
+    write_atomic(path, buffer.getvalue())
     return path
 
 

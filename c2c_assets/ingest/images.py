@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from c2c_assets.home import IMAGES_PREFIX, C2cHome
-from c2c_assets.storage import Location, is_local, open_image, write_bytes
+from c2c_assets.storage import Location, atomic_path, open_image, write_atomic
 
 # Rejection reason codes for one image reference (the fetcher adds its own, see fetcher.FETCH_REASONS).
 BAD_REFERENCE = "bad_reference"
@@ -174,7 +174,7 @@ class ImageStore:
         thumb.thumbnail((settings.thumb_side, settings.thumb_side), Image.Resampling.BILINEAR, reducing_gap=1.0)
         if already_normal:
             # An upright RGB JPEG of acceptable size is kept byte for byte: re-encoding would only lose quality and time.
-            _write_atomically(data, full_path)
+            write_atomic(full_path, data)
         else:
             _save_atomically(image, full_path, settings.jpeg_quality)
         _save_atomically(thumb, thumb_path, 85)
@@ -212,19 +212,6 @@ class ImageStore:
             raise ImageRejected(CORRUPT_IMAGE, f"cannot decode: {error}") from None
 
 
-def _write_atomically(data: bytes, path: Location) -> None:
-    write_bytes(path, data)
-
-
 def _save_atomically(image: Image.Image, path: Location, quality: int) -> None:
-    if not is_local(path):
-        buffer = io.BytesIO()
-        image.save(buffer, "JPEG", quality=quality, optimize=False)
-        write_bytes(path, buffer.getvalue())
-        return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         image.save(tmp, "JPEG", quality=quality, optimize=False)  # straight from the encoder to disk, no copy
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from c2c_assets.home import C2cHome
+from c2c_assets.storage import atomic_path, write_atomic
 
 # Below this many vectors exact search is fast enough (a few ms per query) and needs no tuning.
 EXACT_BELOW = 50_000
@@ -174,13 +175,13 @@ def publish(home: C2cHome, encoder: str, side: str, index: Any, ids: pa.Table, i
     build_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     target = folder / build_id
     target.mkdir(parents=True)
-    faiss.write_index(index, str(target / "index.faiss"))
-    pq.write_table(ids, target / "ids.parquet")
+    with atomic_path(target / "index.faiss") as tmp:
+        faiss.write_index(index, str(tmp))
+    with atomic_path(target / "ids.parquet") as tmp:
+        pq.write_table(ids, tmp)
     info.bytes = (target / "index.faiss").stat().st_size
-    (target / "meta.json").write_text(json.dumps(asdict(info), indent=2))
-    tmp = folder / f".CURRENT.{uuid.uuid4().hex[:6]}.tmp"
-    tmp.write_text(build_id)
-    os.replace(tmp, folder / "CURRENT")
+    write_atomic(target / "meta.json", json.dumps(asdict(info), indent=2))
+    write_atomic(folder / "CURRENT", build_id)
     for old in folder.iterdir():
         # Keep the previous build too: a search that opened it a moment ago may still be reading it.
         if old.is_dir() and old.name not in (build_id, _previous(folder, build_id)):
