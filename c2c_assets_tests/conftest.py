@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,9 +10,7 @@ settings.register_profile("c2c", deadline=None, print_blob=True)
 settings.load_profile("c2c")
 
 from c2c_assets.home import C2cHome
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("C2C_SHARED", REPO.parent / "shared"))
+from c2c_assets_tests.fixtures import EXAMPLE_INBOX
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -27,10 +24,7 @@ def session_home(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture
 def examples_inbox() -> Path:
-    inbox = SHARED / "examples" / "inbox"
-    if not inbox.is_dir():
-        pytest.fail(f"the shared example inbox is missing at {inbox} (set C2C_SHARED)")
-    return inbox
+    return EXAMPLE_INBOX
 
 
 @pytest.fixture

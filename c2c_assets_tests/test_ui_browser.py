@@ -33,10 +33,9 @@ from pathlib import Path
 import pytest
 
 from c2c_assets_tests.browser import DEFAULT_TIMEOUT_MS, attach_log, browser  # noqa: F401  (browser: a fixture)
+from c2c_assets_tests.fixtures import EXAMPLE_INBOX, REPO
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("C2C_SHARED", REPO.parent / "shared"))
-PARTITION = "2024-03-01"  # the scrape date of the shared example inbox
+PARTITION = "2024-03-01"  # the scrape date of the contract's example inbox
 PLATFORM_ASSETS = ("posts", "quarantine", "post_images", "post_embeddings")
 EXPECTED_POSTS = 10  # 5 craigslist + 5 offerup lines, all valid
 
@@ -111,9 +110,7 @@ def _stop_group(process: subprocess.Popen) -> None:
 
 @pytest.fixture
 def dagster_ui(tmp_path: Path) -> Iterator[DagsterUI]:
-    inbox_src = SHARED / "examples" / "inbox"
-    if not inbox_src.is_dir():
-        pytest.fail(f"the shared example inbox is missing at {inbox_src} (set C2C_SHARED)")
+    inbox_src = EXAMPLE_INBOX
     dagster_home = tmp_path / "dagster_home"
     dagster_home.mkdir()
     (dagster_home / "dagster.yaml").write_text(INSTANCE_YAML)

@@ -22,9 +22,9 @@ from c2c_assets.encoders import EncoderConfig, EncoderError, RuntimeSettings, cr
 from c2c_assets.encoders import default as family
 from c2c_assets.encoders.base import IMAGE, TEXT, PostInput, WeightsNotFound, l2_normalize
 from c2c_assets.sources import get_source
-from c2c_assets_tests.conftest import SHARED
+from c2c_assets_tests.fixtures import EXAMPLE_INBOX
 
-INBOX = SHARED / "examples" / "inbox"
+INBOX = EXAMPLE_INBOX
 PHOTOS = sorted(INBOX.glob("*/2024-03-01/images/*"))
 CPU = RuntimeSettings(device="cpu", batch_size=8)
 

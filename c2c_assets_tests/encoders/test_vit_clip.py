@@ -11,10 +11,10 @@ import pytest
 
 from c2c_assets.encoders import EncoderConfig, EncoderError, RuntimeSettings, create_encoder
 from c2c_assets.encoders.base import Encoder, PostInput, WeightsNotFound, l2_normalize
-from c2c_assets_tests.conftest import SHARED
+from c2c_assets_tests.fixtures import EXAMPLE_INBOX
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # before timm/open_clip import huggingface_hub, which reads it once
-PHOTOS = sorted((SHARED / "examples" / "inbox").glob("*/2024-03-01/images/*"))
+PHOTOS = sorted(EXAMPLE_INBOX.glob("*/2024-03-01/images/*"))
 CPU = RuntimeSettings(device="cpu", batch_size=8)
 
 
@@ -37,7 +37,7 @@ def clip() -> Encoder:
 
 
 def test_photos_are_there() -> None:
-    assert len(PHOTOS) >= 8, f"expected example photos under {SHARED}/examples/inbox/*/2024-03-01/images"
+    assert len(PHOTOS) >= 8, f"expected example photos under {EXAMPLE_INBOX}/*/2024-03-01/images"
 
 
 @pytest.mark.parametrize(("family", "width"), [("vit", 64), ("clip", 32)])
