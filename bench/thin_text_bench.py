@@ -29,7 +29,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from c2c_assets.analysis.pipeline import load_truth
-    from c2c_assets.embeddings import iter_current_vectors
+    from c2c_assets.embeddings.store import iter_current_vectors
     from c2c_assets.encoders import PostInput, create_encoder
     from c2c_assets.encoders.base import IMAGE, l2_normalize
     from c2c_assets.home import C2cHome

@@ -13,10 +13,19 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from c2c_assets.storage import Location, is_local, parquet_file, publish_file, remove_stale_temporaries, spool_dir, temporary_name
+from c2c_assets.storage import (
+    Location,
+    is_local,
+    parquet_file,
+    publish_file,
+    remove_stale_temporaries,
+    spool_dir,
+    temporary_name,
+)
 
 PART_NAME = "part-0.parquet"
 
@@ -110,3 +119,27 @@ def write_partition(lake: Location, asset: str, keys: Mapping[str, str], table: 
 
 def iter_batches(path: Location, columns: list[str] | None = None, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
     yield from parquet_file(path).iter_batches(batch_size=batch_size, columns=columns)
+
+
+def fixed_size_list(values: np.ndarray, nullable: bool = False) -> pa.Array:
+    """A matrix as a ``FixedSizeList<float32, width>`` column (how the lake stores vectors); with
+    ``nullable``, rows holding a NaN become nulls (a post that lacks that modality)."""
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    width = values.shape[1]
+    mask = np.isnan(values).any(axis=1) if nullable else None
+    if mask is not None and mask.any():
+        return pa.FixedSizeListArray.from_arrays(pa.array(np.nan_to_num(values).reshape(-1), pa.float32()), width, mask=pa.array(mask))
+    return pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), pa.float32()), width)
+
+
+def to_matrix(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A column of equal-length float lists (FixedSizeList from Parquet, or the variable lists DuckDB hands
+    back for ``FLOAT[n]``) as a C-contiguous float32 matrix, one row per list; the width is the flat length
+    over the rows. Null rows must have been filtered out first."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    rows = len(column)
+    flat = column.flatten().to_numpy(zero_copy_only=False)
+    if rows == 0:
+        return np.zeros((0, column.type.list_size if pa.types.is_fixed_size_list(column.type) else 0), dtype=np.float32)
+    return np.ascontiguousarray(flat.reshape(rows, -1), dtype=np.float32)

@@ -1,13 +1,16 @@
 """``warehouse.duckdb``: SQL views over the Parquet lake.
 
 The database holds no data of its own, only views (and empty typed tables that stand in for an
-asset with no partition yet), so it can be deleted and rebuilt at any time with ``refresh_views``.
+asset with no partition yet), so it can be deleted and rebuilt at any time. This module is the
+machinery only: each domain declares its own views (``ingest.views``, ``embeddings.store``,
+``analysis.views``, ``image_to_text.views``), an asset refreshes the views it changed, and
+``c2c_assets.catalog`` lists them all for a full rebuild (``c2c views``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -15,59 +18,49 @@ import duckdb
 import pyarrow as pa
 
 from c2c_assets.home import C2cHome
-from c2c_assets.ingest import schema
-from c2c_assets.lake import asset_glob
-from c2c_assets.storage import register_with_duckdb
-
-
-@dataclass(frozen=True)
-class LakeTable:
-    """An asset's partitions in the lake, seen as one raw view named ``view``."""
-
-    view: str
-    asset: str
-    schema: pa.Schema
-    depth: int = 1  # partition levels: date, or date and encoder
-
-
-LAKE_TABLES: list[LakeTable] = [
-    LakeTable("posts_all", "posts", schema.POSTS),
-    LakeTable("quarantine", "quarantine", schema.QUARANTINE),
-    LakeTable("post_images_all", "post_images", schema.POST_IMAGES),
-]
-
-def _analysis_tables() -> list[LakeTable]:
-    from c2c_assets.analysis.schema import CLUSTERS_SCHEMA, METRICS_SCHEMA
-    from c2c_assets.image_to_text.schema import EVAL_SCHEMA
-
-    return [
-        LakeTable("clusters", "clusters", CLUSTERS_SCHEMA),
-        LakeTable("cluster_metrics", "cluster_metrics", METRICS_SCHEMA),
-        LakeTable("image_to_text_eval", "image_to_text_eval", EVAL_SCHEMA),
-    ]
-
-
-# Views over the raw ones. A listing scraped on several dates is one post: the latest scrape wins.
-DERIVED_VIEWS: dict[str, str] = {
-    "posts": """
-        SELECT * FROM posts_all
-        QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY scrape_date DESC, line_number DESC) = 1
-    """,
-    "post_images": """
-        SELECT i.* FROM post_images_all AS i
-        SEMI JOIN posts AS p ON i.post_id = p.post_id AND i.scrape_date = p.scrape_date
-    """,
-}
+from c2c_assets.lake import PART_NAME, asset_glob
+from c2c_assets.storage import Location, register_with_duckdb
 
 _LOCK_WAIT_S = 60.0
 
 
+@dataclass(frozen=True)
+class View:
+    """A named view whose SQL is built from what the lake holds when it is (re)created. ``build`` may
+    create helper tables on the connection it is given (an empty stand-in for an asset with no partition)."""
 
-def _dynamic_views() -> dict[str, Callable[[C2cHome], str]]:
-    """Views whose SQL depends on what the lake holds now (one branch per encoder): name -> builder."""
-    from c2c_assets.embeddings import embeddings_view
+    name: str
+    build: Callable[[C2cHome, duckdb.DuckDBPyConnection], str]
 
-    return {"embeddings": embeddings_view}
+
+def quote(path: str | Location) -> str:
+    """A SQL string literal."""
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def has_partitions(lake: Location, asset: str, depth: int = 1) -> bool:
+    return next(iter((lake / asset).glob("/".join(["*"] * depth) + f"/{PART_NAME}")), None) is not None
+
+
+def lake_relation(home: C2cHome, asset: str, depth: int = 1) -> str | None:
+    """``read_parquet`` over every partition of ``asset`` (one glob, however many partitions), or None if it has none."""
+    if not has_partitions(home.lake, asset, depth):
+        return None
+    return f"read_parquet({quote(asset_glob(home.lake, asset, depth))}, union_by_name = true, hive_partitioning = false)"
+
+
+def lake_table(name: str, asset: str, schema: pa.Schema, depth: int = 1) -> View:
+    """A raw view of all partitions of ``asset``; while it has none, an empty table of its columns."""
+
+    def build(home: C2cHome, db: duckdb.DuckDBPyConnection) -> str:
+        relation = lake_relation(home, asset, depth)
+        if relation is not None:
+            return f"SELECT * FROM {relation}"
+        empty = schema.empty_table()  # noqa: F841 - read by DuckDB's replacement scan
+        db.execute(f"CREATE OR REPLACE TABLE _empty_{name} AS SELECT * FROM empty")
+        return f"SELECT * FROM _empty_{name}"
+
+    return View(name, build)
 
 
 @contextmanager
@@ -90,32 +83,30 @@ def connect(home: C2cHome, *, read_only: bool = False) -> Iterator[duckdb.DuckDB
         connection.close()
 
 
-def quote(path: str) -> str:
-    return "'" + path.replace("'", "''") + "'"
+@contextmanager
+def scratch(home: C2cHome) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB that reads the lake: for a long read that should not hold the warehouse file."""
+    with register_with_duckdb(duckdb.connect(), [home.lake]) as db:
+        yield db
 
 
-def refresh_views(home: C2cHome) -> list[str]:
-    """(Re)create every view; an asset without partitions gets an empty view of the right columns."""
+def refresh_views(home: C2cHome, views: Iterable[View]) -> list[str]:
+    """(Re)create ``views``, in order (a view may read one created before it)."""
     home.ensure()
     created = []
     with connect(home) as db:
-        for table in [*LAKE_TABLES, *_analysis_tables()]:
-            pattern = asset_glob(home.lake, table.asset, table.depth)
-            if any((home.lake / table.asset).glob("/".join(["*"] * table.depth) + "/*.parquet")):
-                source = f"read_parquet({quote(pattern)}, union_by_name = true, hive_partitioning = false)"
-            else:
-                empty = table.schema.empty_table()  # noqa: F841 - read by DuckDB's replacement scan
-                db.execute(f"CREATE OR REPLACE TABLE _empty_{table.view} AS SELECT * FROM empty")
-                source = f"_empty_{table.view}"
-            db.execute(f"CREATE OR REPLACE VIEW {table.view} AS SELECT * FROM {source}")
-            created.append(table.view)
-        for name, sql in DERIVED_VIEWS.items():
-            db.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
-            created.append(name)
-        for name, build in _dynamic_views().items():
-            db.execute(f"CREATE OR REPLACE VIEW {name} AS {build(home)}")
-            created.append(name)
+        for view in views:
+            db.execute(f"CREATE OR REPLACE VIEW {view.name} AS {view.build(home, db)}")
+            created.append(view.name)
     return created
+
+
+def view_names(home: C2cHome) -> set[str]:
+    """The views the warehouse has now (none before it exists)."""
+    if not home.warehouse.exists():
+        return set()
+    with connect(home, read_only=True) as db:
+        return {name for (name,) in db.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
 
 
 def query(home: C2cHome, sql: str, parameters: list[object] | None = None) -> list[tuple]:

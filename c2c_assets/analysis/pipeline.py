@@ -18,9 +18,9 @@ import pyarrow as pa
 
 from c2c_assets.analysis import clustering
 from c2c_assets.analysis.schema import CLUSTERS_SCHEMA, METRICS_SCHEMA
-from c2c_assets.embeddings import iter_current_vectors
+from c2c_assets.embeddings.store import iter_current_vectors
 from c2c_assets.home import C2cHome
-from c2c_assets.lake import partition_file, write_partition
+from c2c_assets.lake import fixed_size_list, partition_file, to_matrix, write_partition
 from c2c_assets.storage import Location, read_table
 
 SWEEP_WIDTHS = (8, 16, 32, 64, 128)
@@ -96,11 +96,10 @@ def reduce(home: C2cHome, encoder: str, settings: AnalysisSettings) -> Reduced:
 
 
 def write_reduced(home: C2cHome, encoder: str, reduced: Reduced) -> Location:
-    width = reduced.vectors.shape[1]
     table = pa.table(
         {
             "post_id": reduced.post_ids,
-            "vector": pa.FixedSizeListArray.from_arrays(pa.array(reduced.vectors.reshape(-1)), width),
+            "vector": fixed_size_list(reduced.vectors),
         }
     )
     return write_partition(home.lake, "reduced", _keys(encoder), table)
@@ -108,9 +107,7 @@ def write_reduced(home: C2cHome, encoder: str, reduced: Reduced) -> Location:
 
 def read_reduced(home: C2cHome, encoder: str) -> tuple[list[str], np.ndarray]:
     table = read_table(partition_file(home.lake, "reduced", _keys(encoder)))
-    ids = table.column("post_id").to_pylist()
-    flat = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    return ids, np.ascontiguousarray(flat.reshape(len(ids), -1), dtype=np.float32)
+    return table.column("post_id").to_pylist(), to_matrix(table.column("vector"))
 
 
 def _metrics_row(encoder: str, kind: str, settings: AnalysisSettings, width: int, n: int, explained: float | None, scores: dict[str, Any]) -> dict[str, Any]:
@@ -210,9 +207,8 @@ def report_cards(home: C2cHome, encoder: str, n_nearest: int = 10) -> list[Any]:
     with connect(home, read_only=True) as db:
         rows = db.execute(
             """
-            SELECT c.cluster, c.post_id, c.distance, p.title, p.description, p.price_usd, p.url, p.n_images_ok,
-                   (SELECT thumb_path FROM post_images i WHERE i.post_id = p.post_id AND i.status = 'ok' ORDER BY position LIMIT 1)
-            FROM read_parquet(?) AS c JOIN posts AS p USING (post_id)
+            SELECT c.cluster, c.post_id, c.distance, p.title, p.description, p.price_usd, p.url, p.n_images_ok, t.thumb_path
+            FROM read_parquet(?) AS c JOIN posts AS p USING (post_id) LEFT JOIN post_thumbnails AS t USING (post_id)
             ORDER BY c.cluster, c.distance NULLS LAST, c.post_id
             """,
             [clusters_file],
@@ -267,9 +263,8 @@ def build_map(home: C2cHome, encoder: str, settings: AnalysisSettings) -> tuple[
         db.execute("CREATE TEMP TABLE wanted (post_id VARCHAR, rank INTEGER)")
         db.executemany("INSERT INTO wanted VALUES (?, ?)", [(pid, i) for i, pid in enumerate(sample_ids)])
         info = db.execute(
-            """SELECT w.rank, p.title, p.price_usd,
-                      (SELECT thumb_path FROM post_images i WHERE i.post_id = p.post_id AND i.status = 'ok' ORDER BY position LIMIT 1)
-               FROM wanted w JOIN posts p USING (post_id) ORDER BY w.rank"""
+            """SELECT w.rank, p.title, p.price_usd, t.thumb_path
+               FROM wanted w JOIN posts p USING (post_id) LEFT JOIN post_thumbnails t USING (post_id) ORDER BY w.rank"""
         ).fetchall()
     details = {rank: (title, price, thumb) for rank, title, price, thumb in info}
     titles = [details.get(i, ("", None, None))[0] for i in range(len(sample_ids))]

@@ -8,7 +8,6 @@ switched with ``os.replace``: a search sees the old index or the new one, never 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 import uuid

@@ -18,49 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
+from c2c_assets.embeddings.store import SIDES, current_side, stored_vector
 from c2c_assets.home import C2cHome
 from c2c_assets.search import index as idx
-from c2c_assets.storage import read_schema, register_with_duckdb
-
-SIDES = {"post": "vector", "text": "text_vector", "image": "image_vector"}
-
 
 class SearchError(ValueError):
     """A query that cannot be answered, with a message for the person who asked."""
-
-
-def _side_vectors(home: C2cHome, encoder: str, column: str) -> tuple[pa.Table, np.ndarray] | None:
-    """Ids (post_id, content_hash, text_predicted) and vectors of the current posts for one side, or None if absent."""
-    import duckdb
-
-    from c2c_assets.embeddings import current_vector_files, text_predicted_sql
-    from c2c_assets.warehouse import quote
-
-    files = current_vector_files(home, encoder)
-    posts = sorted(home.lake.glob("posts/date=*/part-0.parquet"))
-    if not files or not posts or column not in read_schema(files[0]).names:
-        return None
-    flag = text_predicted_sql(files, "e.text_predicted")
-    sql = f"""
-        WITH latest AS (
-            SELECT post_id, scrape_date FROM read_parquet([{", ".join(quote(str(p)) for p in posts)}])
-            QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY scrape_date DESC, line_number DESC) = 1
-        )
-        SELECT e.post_id, e.content_hash, {flag} AS text_predicted, e.{column} AS v
-        FROM read_parquet([{", ".join(quote(str(f)) for f in files)}], union_by_name = true) AS e
-        JOIN latest AS l ON e.post_id = l.post_id AND e.scrape_date = l.scrape_date
-        WHERE e.{column} IS NOT NULL ORDER BY e.post_id
-    """
-    with register_with_duckdb(duckdb.connect(), [home.lake]) as db:
-        table = db.sql(sql).to_arrow_table()
-    if not table.num_rows:
-        return None
-    flat = table.column("v").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    vectors = np.ascontiguousarray(flat.reshape(table.num_rows, -1), dtype=np.float32)
-    return table.select(["post_id", "content_hash", "text_predicted"]), vectors
 
 
 def held_out_queries(vectors: np.ndarray, n: int = 500, seed: int = 0) -> np.ndarray:
@@ -84,7 +49,7 @@ def build_indexes(
     """One index per side the encoder has (post, text, image), published atomically."""
     infos = []
     for side, column in SIDES.items():
-        loaded = _side_vectors(home, encoder, column)
+        loaded = current_side(home, encoder, column)
         if loaded is None:
             continue
         ids, vectors = loaded
@@ -235,12 +200,10 @@ def query_vector(home: C2cHome, encoder_name: str, *, text: str | None = None, i
 
 
 def _stored_vector(home: C2cHome, encoder: str, post_id: str) -> np.ndarray:
-    from c2c_assets.embeddings import iter_current_vectors
-
-    for ids, matrix in iter_current_vectors(home, encoder):
-        if post_id in ids:
-            return matrix[ids.index(post_id)]
-    raise SearchError(f"unknown post {post_id!r}")
+    vector = stored_vector(home, encoder, post_id)
+    if vector is None:
+        raise SearchError(f"unknown post {post_id!r}")
+    return vector
 
 
 def search(home: C2cHome, encoder: str, k: int = 10, filters: Filters | None = None, **query: Any) -> list[Hit]:
@@ -265,11 +228,10 @@ def search(home: C2cHome, encoder: str, k: int = 10, filters: Filters | None = N
             db.execute("CREATE TEMP TABLE candidates (post_id VARCHAR, content_hash VARCHAR, score DOUBLE, text_predicted BOOLEAN)")
             db.executemany("INSERT INTO candidates VALUES (?, ?, ?, ?)", candidates)
             rows = db.execute(
-                "SELECT p.post_id, c.score, p.title, p.price_usd, p.source, p.url, "
-                "(SELECT thumb_path FROM post_images i WHERE i.post_id = p.post_id AND i.status = 'ok' ORDER BY position LIMIT 1), "
-                "c.text_predicted "
+                "SELECT p.post_id, c.score, p.title, p.price_usd, p.source, p.url, t.thumb_path, c.text_predicted "
                 # The content hash must still match: a post that changed since the index was built is stale.
-                f"FROM candidates c JOIN posts p ON p.post_id = c.post_id AND p.content_hash = c.content_hash WHERE true{where} "
+                "FROM candidates c JOIN posts p ON p.post_id = c.post_id AND p.content_hash = c.content_hash "
+                f"LEFT JOIN post_thumbnails t ON t.post_id = p.post_id WHERE true{where} "
                 "ORDER BY c.score DESC LIMIT ?",
                 [*params, k],
             ).fetchall()

@@ -10,14 +10,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from c2c_assets import embeddings
+from c2c_assets import catalog
+from c2c_assets.embeddings import embed as embeddings
 from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.checks import vectors_valid
 from c2c_assets.defs.ingest.assets import ingest_dumps
 from c2c_assets.defs.resources import C2cResource
-from c2c_assets.embeddings import embedding_file
+from c2c_assets.embeddings.store import embedding_file
 from c2c_assets.encoders import EncoderConfig, save_config
-from c2c_assets.warehouse import query, refresh_views
+from c2c_assets.warehouse import query
 
 DAY = "2024-03-01"
 
@@ -109,10 +110,32 @@ def test_unchanged_content_on_a_later_date_reuses_its_vector(home, inbox, instan
     assert (later["embedded"], later["carried_over"]) == (0, 5)
     same = query(
         home,
-        "SELECT count(*) FROM embeddings a JOIN embeddings b USING (post_id, encoder) "
+        "SELECT count(*) FROM embeddings_all a JOIN embeddings_all b USING (post_id, encoder) "
         "WHERE a.scrape_date = DATE '2024-03-01' AND b.scrape_date = DATE '2024-03-02' AND a.vector = b.vector",
     )
     assert same == [(5,)]
+
+
+def test_the_embeddings_view_has_one_row_per_current_post_and_encoder(home, inbox, instance):
+    """Re-scraped listings have a vector per scrape in ``embeddings_all``; ``embeddings`` is like ``posts``:
+    the vector of each post's latest scrape, once per encoder, so a join to ``posts`` never double-counts."""
+    ingest(home, inbox, instance)
+    shutil.copytree(inbox / "craigslist" / DAY, inbox / "craigslist" / "2024-03-02")
+    ingest(home, inbox, instance, "2024-03-02")
+    for encoder in ("clip-tiny", "default-tiny"):
+        embed(home, instance, encoder)
+        embed(home, instance, encoder, "2024-03-02")
+    [(posts, history, current, per_key, joined)] = query(
+        home,
+        "SELECT (SELECT count(*) FROM posts), (SELECT count(*) FROM embeddings_all), (SELECT count(*) FROM embeddings), "
+        "(SELECT max(n) FROM (SELECT count(*) AS n FROM embeddings GROUP BY post_id, encoder)), "
+        "(SELECT count(*) FROM embeddings e JOIN posts p USING (post_id))",
+    )
+    assert per_key == 1
+    assert current == joined == 2 * posts
+    assert history == current + 2 * 5  # the five re-scraped craigslist listings, once per encoder
+    stale = query(home, "SELECT count(*) FROM embeddings e JOIN posts p USING (post_id) WHERE e.scrape_date <> p.scrape_date")
+    assert stale == [(0,)]
 
 
 def test_photo_only_encoder_skips_photo_less_posts_and_the_check_agrees(home, inbox, instance):
@@ -169,15 +192,15 @@ def test_partitions_from_before_predicted_text_are_carried_over_and_read(home, i
     path = embedding_file(home, date(2024, 3, 1), "clip-tiny")
     old = pq.read_table(path).drop_columns(["text_predicted"])  # the layout written before the column existed
     pq.write_table(old, path)
-    refresh_views(home)
+    catalog.refresh_all(home)
     assert query(home, "SELECT count(*) FILTER (WHERE NOT text_predicted) FROM embeddings") == [(10,)]
     # The new layout on an earlier date (every row flagged), re-embedded after the old-layout one: flags intact.
     later = embedding_file(home, date(2024, 2, 29), "clip-tiny")
     flagged = pq.read_table(path).append_column("text_predicted", pa.array([True] * 10))
     later.parent.mkdir(parents=True)
     pq.write_table(flagged.set_column(1, "scrape_date", pa.array([date(2024, 2, 29)] * 10, pa.date32())), later)
-    refresh_views(home)
-    assert query(home, "SELECT scrape_date::VARCHAR, count(*) FILTER (WHERE text_predicted) FROM embeddings GROUP BY 1 ORDER BY 1") == [
+    catalog.refresh_all(home)
+    assert query(home, "SELECT scrape_date::VARCHAR, count(*) FILTER (WHERE text_predicted) FROM embeddings_all GROUP BY 1 ORDER BY 1") == [
         ("2024-02-29", 10), ("2024-03-01", 0)
     ]
     later.unlink()

@@ -166,7 +166,7 @@ EMBED_CHILD = """
 import sys, time
 from datetime import date
 from pathlib import Path
-from c2c_assets import embeddings
+from c2c_assets.embeddings import embed as embeddings
 from c2c_assets.encoders import create_encoder
 from c2c_assets.home import C2cHome
 embeddings.CHUNK_POSTS = 20
@@ -182,7 +182,8 @@ embeddings.embed_date(C2cHome(Path(sys.argv[1])), date(2024, 3, 1), encoder)
 
 @pytest.mark.parametrize("kill_after_s", [0.05, 0.3, 0.6])
 def test_kill_9_mid_embedding_then_rerun_equals_a_clean_run(tmp_path, kill_after_s):
-    from c2c_assets.embeddings import embed_date, embedding_file
+    from c2c_assets.embeddings.embed import embed_date
+    from c2c_assets.embeddings.store import embedding_file
     from c2c_assets.encoders import create_encoder
 
     inbox, home, clean = tmp_path / "inbox", C2cHome(tmp_path / "home"), C2cHome(tmp_path / "clean")

@@ -16,7 +16,8 @@ from c2c_assets.defs.image_to_text.assets import image_to_text
 from c2c_assets.defs.ingest.assets import ingest_dumps
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.defs.search.assets import faiss_index
-from c2c_assets.embeddings import embedding_file, posts_of_date
+from c2c_assets.embeddings.embed import posts_of_date
+from c2c_assets.embeddings.store import embedding_file
 from c2c_assets.encoders import EncoderConfig, create_encoder, save_config
 from c2c_assets.encoders.default import fuse_concat
 from c2c_assets.image_to_text.thin_text import checkpoint_path, find_predictor

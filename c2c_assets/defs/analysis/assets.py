@@ -57,12 +57,13 @@ class AnalysisConfig(dg.Config):
 def analyse_encoder(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource):
     from c2c_assets.analysis.pipeline import analyse, summarise_metrics
     from c2c_assets.analysis.reports import comparison_markdown
-    from c2c_assets.warehouse import refresh_views
+    from c2c_assets import catalog
+    from c2c_assets.analysis.views import VIEWS
 
     home = c2c.paths()
     encoder = context.partition_key
     reduced, outcome, rows = analyse(home, encoder, config.settings(), c2c.inbox_path())
-    refresh_views(home)
+    catalog.refresh(home, VIEWS)
     final = summarise_metrics(rows[0])
     context.log.info(f"{encoder}: {len(reduced.post_ids)} posts, metrics {final}")
     yield dg.MaterializeResult(

@@ -43,11 +43,12 @@ class EmbedConfig(dg.Config):
     "(`text_predicted`). DuckDB view `embeddings`.",
 )
 def post_embeddings(context: dg.AssetExecutionContext, config: EmbedConfig, c2c: C2cResource) -> dg.MaterializeResult:
-    from c2c_assets.embeddings import embed_date
+    from c2c_assets.embeddings.embed import embed_date
     from c2c_assets.encoders import RuntimeSettings, create_encoder
     from c2c_assets.image_to_text.thin_text import find_predictor
     from c2c_assets.progress import reporter
-    from c2c_assets.warehouse import refresh_views
+    from c2c_assets import catalog
+    from c2c_assets.embeddings.store import VIEWS
 
     keys = context.partition_key.keys_by_dimension
     home = c2c.paths()
@@ -59,7 +60,7 @@ def post_embeddings(context: dg.AssetExecutionContext, config: EmbedConfig, c2c:
         home, scrape_date, encoder, progress=reporter(f"embed {keys['encoder']} {keys['date']}", context.log.info),
         log=context.log.info, predictor=predictor,
     )
-    refresh_views(home)
+    catalog.refresh(home, VIEWS)
     rate = summary.embedded / summary.seconds if summary.seconds else 0.0
     return dg.MaterializeResult(
         metadata={

@@ -17,7 +17,7 @@ from c2c_assets.defs.resources import C2cResource
     "with a photo); all finite, unit norm, of the encoder's declared width.",
 )
 def vectors_valid(context: dg.AssetCheckExecutionContext, c2c: C2cResource) -> dg.AssetCheckResult:
-    from c2c_assets.embeddings import check_partition, expected_post_ids
+    from c2c_assets.embeddings.checks import check_partition, expected_post_ids
     from c2c_assets.encoders import create_encoder
 
     keys = context.partition_key.keys_by_dimension

@@ -44,14 +44,15 @@ class ImageToTextConfig(dg.Config):
 def image_to_text(context: dg.AssetExecutionContext, config: ImageToTextConfig, c2c: C2cResource):
     from c2c_assets.encoders import RuntimeSettings
     from c2c_assets.image_to_text.pipeline import train_and_evaluate
-    from c2c_assets.warehouse import refresh_views
+    from c2c_assets import catalog
+    from c2c_assets.image_to_text.views import VIEWS
 
     home = c2c.paths()
     result = train_and_evaluate(
         home, context.partition_key, tiny=config.tiny, epochs=config.epochs, photos=config.photos, seed=config.seed,
         runtime=RuntimeSettings(device=config.device), log=context.log.info,
     )
-    refresh_views(home)  # the image_to_text_eval view
+    catalog.refresh(home, VIEWS)
     table = result.table
     yield dg.MaterializeResult(
         asset_key="image_to_text_models",

@@ -59,12 +59,13 @@ _TABLE_KINDS = {"parquet", "duckdb"}
 def ingest_dumps(context: dg.AssetExecutionContext, c2c: C2cResource):
     from c2c_assets.ingest import summary as report
     from c2c_assets.ingest.pipeline import ingest_date
-    from c2c_assets.warehouse import refresh_views
+    from c2c_assets import catalog
+    from c2c_assets.ingest.views import VIEWS
 
     home = c2c.paths()
     scrape_date = date.fromisoformat(context.partition_key)
     result = ingest_date(c2c.inbox_path(), home, scrape_date, c2c.ingest_settings(), log=context.log.info)
-    refresh_views(home)
+    catalog.refresh(home, VIEWS)
     files = result.files
     context.log.info(
         f"{scrape_date}: {result.total('lines')} lines, {result.total('accepted')} posts, "

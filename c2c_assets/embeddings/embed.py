@@ -1,9 +1,9 @@
-"""Per-encoder embedding partitions: ``lake/post_embeddings/date=<d>/encoder=<e>/part-0.parquet``.
+"""The incremental embedding run: one (date, encoder) partition.
 
 Re-materializing a partition is incremental: a post whose ``content_hash`` and the encoder's
 fingerprint are unchanged keeps its vector (carried over from the old partition, or from any
-other date of the same encoder that embedded the same content); only the rest is embedded. The
-new partition replaces the old one atomically, so a crash leaves the old one whole.
+other date of the same encoder that embedded the same content: ``store.reusable``); only the rest
+is embedded. The new partition replaces the old one atomically, so a crash leaves the old one whole.
 
 With a ``ThinTextPredictor`` (``image_to_text.thin_text``), posts whose text is missing or too short
 get their text vector predicted from their photos, flagged ``text_predicted``.
@@ -12,8 +12,7 @@ get their text vector predicted from their photos, flagged ``text_predicted``.
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -21,39 +20,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
+from c2c_assets.embeddings.store import embedding_file, embedding_schema, reusable
 from c2c_assets.encoders import Encoder, PostInput
 from c2c_assets.encoders.base import IMAGE, TEXT, PostVectors
 from c2c_assets.home import C2cHome
-from c2c_assets.lake import AtomicParquetWriter, partition_file
-from c2c_assets.storage import Location, read_schema, read_table, register_with_duckdb
+from c2c_assets.lake import AtomicParquetWriter, fixed_size_list, partition_file
+from c2c_assets.storage import Location, read_schema, read_table
 
 if TYPE_CHECKING:
     from c2c_assets.image_to_text.thin_text import ThinTextPredictor
 
-ASSET = "post_embeddings"
 # Posts embedded per call to the encoder: big enough for full GPU batches, small enough to stream.
 CHUNK_POSTS = 512
 
 Progress = Callable[[int, int], None]
-
-
-def embedding_schema(width: int, part_widths: dict[str, int]) -> pa.Schema:
-    fields = [
-        ("post_id", pa.string()),
-        ("scrape_date", pa.date32()),
-        ("content_hash", pa.string()),
-        ("encoder", pa.string()),
-        ("fingerprint", pa.string()),
-        ("vector", pa.list_(pa.float32(), width)),
-        ("n_images", pa.int32()),
-        ("text_predicted", pa.bool_()),  # the text vector was predicted from the photos (thin text)
-    ]
-    fields += [(f"{name}_vector", pa.list_(pa.float32(), size)) for name, size in sorted(part_widths.items())]
-    return pa.schema(fields)
-
-
-def embedding_file(home: C2cHome, scrape_date: date, encoder: str) -> Location:
-    return partition_file(home.lake, ASSET, {"date": scrape_date.isoformat(), "encoder": encoder})
 
 
 @dataclass(frozen=True)
@@ -81,30 +61,6 @@ def posts_of_date(home: C2cHome, scrape_date: date) -> list[PostToEmbed]:
         PostToEmbed(PostInput(row["post_id"], row["title"], row["description"], tuple(photos.get(row["post_id"], ()))), row["content_hash"])
         for row in table.to_pylist()
     ]
-
-
-def _reusable(home: C2cHome, encoder: str, scrape_date: date, wanted: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[Location, str]]:
-    """(content_hash, fingerprint) -> (file, post_id) of an existing vector for that content made the
-    way it would be made now (the fingerprint covers the encoder version and, for predicted text, the checkpoint).
-
-    The partition being rebuilt is looked at first; then other dates (a listing re-scraped unchanged
-    keeps its vector rather than being embedded again every night).
-    """
-    if not wanted:
-        return {}
-    own = embedding_file(home, scrape_date, encoder)
-    others = sorted(home.lake.glob(f"{ASSET}/date=*/encoder={encoder}/part-0.parquet"), reverse=True)
-    found: dict[tuple[str, str], tuple[Location, str]] = {}
-    for path in [own, *[p for p in others if p != own]]:
-        if not path.exists():
-            continue
-        table = read_table(path, columns=["post_id", "content_hash", "fingerprint"])
-        for post_id, content, print_ in zip(*(table.column(c).to_pylist() for c in ("post_id", "content_hash", "fingerprint")), strict=True):
-            if (content, print_) in wanted and (content, print_) not in found:
-                found[content, print_] = (path, post_id)
-        if len(found) == len(wanted):
-            break
-    return found
 
 
 @dataclass
@@ -160,7 +116,7 @@ def embed_date(
     def wanted(item: PostToEmbed) -> tuple[str, str]:
         return item.content_hash, predicted_fingerprint if item.post.post_id in thin else fingerprint
 
-    reuse = _reusable(home, encoder.name, scrape_date, {wanted(p) for p in posts})
+    reuse = reusable(home, encoder.name, scrape_date, {wanted(p) for p in posts})
     to_embed = [p for p in posts if wanted(p) not in reuse]
     summary.carried_over = len(posts) - len(to_embed)
     log(
@@ -191,12 +147,12 @@ def embed_date(
                 "content_hash": [p.content_hash for p, ok in zip(chunk, keep, strict=True) if ok],
                 "encoder": [encoder.name] * int(keep.sum()),
                 "fingerprint": [predicted_fingerprint if p else fingerprint for p in predicted[keep]],
-                "vector": _fixed(result.vectors[keep]),
+                "vector": fixed_size_list(result.vectors[keep]),
                 "n_images": [len(p.post.image_paths) for p, ok in zip(chunk, keep, strict=True) if ok],
                 "text_predicted": predicted[keep].tolist(),
             }
             for name, values in parts.items():
-                columns[f"{name}_vector"] = _fixed(values[keep], nullable=True)
+                columns[f"{name}_vector"] = fixed_size_list(values[keep], nullable=True)
             writer.write_table(pa.table(columns, schema=writer.schema))
             summary.embedded += int(keep.sum())
             summary.text_predicted += int(predicted[keep].sum())
@@ -239,139 +195,3 @@ def _use_predicted_text(
     text, image = result.parts[TEXT], result.parts[IMAGE]
     text[rows] = predictor.predict([post for post, wanted in zip(posts, rows, strict=True) if wanted])
     result.vectors[rows] = encoder.fuse_parts(image[rows], text[rows])
-
-
-def _fixed(values: np.ndarray, nullable: bool = False) -> pa.Array:
-    """A FixedSizeList<float32> column; rows of NaN become nulls where ``nullable``."""
-    values = np.ascontiguousarray(values, dtype=np.float32)
-    width = values.shape[1]
-    array = pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1), pa.float32()), width)
-    if nullable:
-        missing = np.isnan(values).any(axis=1)
-        if missing.any():
-            array = pa.FixedSizeListArray.from_arrays(
-                pa.array(np.nan_to_num(values).reshape(-1), pa.float32()), width, mask=pa.array(missing)
-            )
-    return array
-
-
-@dataclass(frozen=True)
-class VectorProblems:
-    rows: int
-    expected: int
-    missing: list[str]
-    extra: list[str]
-    duplicates: list[str]
-    wrong_width: int
-    non_finite: int
-    not_unit: int
-
-    @property
-    def ok(self) -> bool:
-        return not (self.missing or self.extra or self.duplicates or self.wrong_width or self.non_finite or self.not_unit)
-
-
-def expected_post_ids(home: C2cHome, scrape_date: date, modalities: frozenset[str]) -> list[str]:
-    """The posts of a date an encoder must embed: all of them, or those with a stored photo for photo-only encoders."""
-    keys = {"date": scrape_date.isoformat()}
-    columns = ["post_id", "n_images_ok"]
-    table = read_table(partition_file(home.lake, "posts", keys), columns=columns)
-    if "text" in modalities:
-        return table.column("post_id").to_pylist()
-    return [row["post_id"] for row in table.to_pylist() if row["n_images_ok"] > 0]
-
-
-def check_partition(home: C2cHome, scrape_date: date, encoder: str, width: int, expected_ids: Sequence[str]) -> VectorProblems:
-    """One finite unit vector of the declared width per expected post, and nothing else."""
-    table = read_table(embedding_file(home, scrape_date, encoder), columns=["post_id", "vector"])
-    ids = table.column("post_id").to_pylist()
-    stored_width = table.schema.field("vector").type.list_size
-    values = table.column("vector").combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(len(ids), stored_width)
-    norms = np.linalg.norm(np.nan_to_num(values), axis=1)
-    counts = Counter(ids)
-    expected = set(expected_ids)
-    return VectorProblems(
-        rows=len(ids),
-        expected=len(expected),
-        missing=sorted(expected - counts.keys())[:20],
-        extra=sorted(counts.keys() - expected)[:20],
-        duplicates=sorted(pid for pid, n in counts.items() if n > 1)[:20],
-        wrong_width=0 if stored_width == width else len(ids),
-        non_finite=int((~np.isfinite(values).all(axis=1)).sum()),
-        not_unit=int((np.abs(norms - 1) > 1e-3).sum()),
-    )
-
-
-def embeddings_view(home: C2cHome) -> str:
-    """All encoders' vectors as one view; widths differ per encoder, so each branch casts to FLOAT[]."""
-    from c2c_assets.warehouse import quote
-
-    branches = []
-    for folder in sorted(home.lake.glob(f"{ASSET}/date=*/encoder=*")):
-        if (folder / "part-0.parquet").exists():
-            branches.append(folder.name.split("=", 1)[1])
-    encoders = sorted(set(branches))
-    if not encoders:
-        return (
-            "SELECT NULL::VARCHAR AS post_id, NULL::VARCHAR AS encoder, NULL::DATE AS scrape_date, NULL::VARCHAR AS content_hash, "
-            "NULL::VARCHAR AS fingerprint, NULL::FLOAT[] AS vector, NULL::INTEGER AS n_images, NULL::BOOLEAN AS text_predicted "
-            "WHERE false"
-        )
-    selects = []
-    for name in encoders:
-        flag = text_predicted_sql(current_vector_files(home, name))
-        selects.append(
-            f"SELECT post_id, encoder, scrape_date, content_hash, fingerprint, vector::FLOAT[] AS vector, n_images, "
-            f"{flag} AS text_predicted "
-            f"FROM read_parquet({quote(str(home.lake / ASSET / 'date=*' / f'encoder={name}' / '*.parquet'))}, union_by_name = true)"
-        )
-    return " UNION ALL ".join(selects)
-
-
-
-def text_predicted_sql(files: Sequence[Location], column: str = "text_predicted") -> str:
-    """SQL for a row's predicted-text flag over ``files`` read with ``union_by_name``: partitions written
-    before the column existed lack it, and nothing in them was predicted."""
-    has_column = any("text_predicted" in read_schema(path).names for path in files)
-    return f"coalesce({column}, false)" if has_column else "false"
-
-
-def current_vector_files(home: C2cHome, encoder: str) -> list[Location]:
-    return sorted(home.lake.glob(f"{ASSET}/date=*/encoder={encoder}/part-0.parquet"))
-
-
-def iter_current_vectors(
-    home: C2cHome, encoder: str, column: str = "vector", batch_rows: int = 65_536
-) -> Iterator[tuple[list[str], np.ndarray]]:
-    """Stream ``(post_ids, float32 matrix)`` batches of the current vector of every current post.
-
-    "Current" means the embedding made from the post's latest scrape (the ``posts`` view's row):
-    older scrapes of a changed listing are stale and never come back. Read in batches, so a
-    million vectors never sit in memory twice. Row order is unspecified (sort if you need one).
-    """
-    import duckdb
-
-    from c2c_assets.warehouse import quote
-
-    files = current_vector_files(home, encoder)
-    if not files:
-        return
-    posts = [p for p in sorted(home.lake.glob("posts/date=*/part-0.parquet"))]
-    file_list = "[" + ", ".join(quote(str(f)) for f in files) + "]"
-    post_list = "[" + ", ".join(quote(str(f)) for f in posts) + "]"
-    sql = f"""
-        WITH latest AS (
-            SELECT post_id, scrape_date FROM read_parquet({post_list})
-            QUALIFY row_number() OVER (PARTITION BY post_id ORDER BY scrape_date DESC, line_number DESC) = 1
-        )
-        SELECT e.post_id, e.{column} FROM read_parquet({file_list}) AS e
-        JOIN latest AS l ON e.post_id = l.post_id AND e.scrape_date = l.scrape_date
-        WHERE e.{column} IS NOT NULL
-    """
-    with register_with_duckdb(duckdb.connect(), [home.lake]) as db:
-        reader = db.sql(sql).to_arrow_reader(batch_rows)
-        for batch in reader:
-            ids = batch.column(0).to_pylist()
-            # DuckDB hands FLOAT[n] back as a variable list: the width is the flat length over the rows.
-            matrix = batch.column(1).flatten().to_numpy(zero_copy_only=False).reshape(len(ids), -1)
-            yield ids, np.ascontiguousarray(matrix, dtype=np.float32)
