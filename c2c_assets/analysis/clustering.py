@@ -22,7 +22,6 @@ Heavy imports (faiss, umap, scipy, sklearn) happen inside the functions: importi
 from __future__ import annotations
 
 import math
-import os
 import sys
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
@@ -208,24 +207,23 @@ def _use_numba_cache(cache: Path) -> None:
     """Point numba's on-disk cache at ``cache``; must happen before umap/pynndescent are imported.
 
     numba picks a function's cache location when the function is decorated (at umap's import), so
-    after that a new NUMBA_CACHE_DIR is ignored: we say so instead of pretending.
+    after that a new cache folder is ignored: we say so instead of pretending. numba's own config is
+    set, not the process environment (``NUMBA_CACHE_DIR`` stays whatever the user set).
     """
+    from numba.core import config
+
     cache.mkdir(parents=True, exist_ok=True)
     already = [m for m in ("umap", "pynndescent") if m in sys.modules]
     if already:
-        if os.environ.get("NUMBA_CACHE_DIR") != str(cache):
+        if config.CACHE_DIR != str(cache):
             warnings.warn(
-                f"{', '.join(already)} imported before NUMBA_CACHE_DIR={cache} was set: "
-                "numba's JIT cache stays where it was (set C2C_HOME before importing umap)",
+                f"{', '.join(already)} imported before numba's cache was set to {cache}: "
+                "numba's JIT cache stays where it was",
                 RuntimeWarning,
                 stacklevel=3,
             )
         return
-    os.environ["NUMBA_CACHE_DIR"] = str(cache)
-    if "numba" in sys.modules:  # numba read its environment at import: make it read it again
-        from numba.core import config
-
-        config.reload_config()
+    config.CACHE_DIR = str(cache)
 
 
 def umap_reduce(

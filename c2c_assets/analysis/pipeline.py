@@ -88,7 +88,7 @@ def reduce(home: C2cHome, encoder: str, settings: AnalysisSettings) -> Reduced:
     projected = np.concatenate(parts)[order]
     ids = [ids[i] for i in order]
     if settings.reduction == "umap":
-        vectors = clustering.umap_reduce(projected[:, : min(64, projected.shape[1])], settings.width, settings.seed)
+        vectors = clustering.umap_reduce(projected[:, : min(64, projected.shape[1])], settings.width, settings.seed, home=home)
     else:
         vectors = projected[:, : settings.width]
     ratio = np.asarray(model.explained_variance_ratio, dtype=np.float64)
@@ -258,7 +258,7 @@ def build_map(home: C2cHome, encoder: str, settings: AnalysisSettings) -> tuple[
     rng = np.random.default_rng(settings.seed)
     rows = np.sort(rng.choice(len(ids), size=min(len(ids), settings.map_sample), replace=False))
     sample_ids = [ids[i] for i in rows]
-    coords = clustering.umap_reduce(vectors[rows], 2, settings.seed, n_neighbors=min(15, max(2, len(rows) - 1)))
+    coords = clustering.umap_reduce(vectors[rows], 2, settings.seed, n_neighbors=min(15, max(2, len(rows) - 1)), home=home)
     with connect(home, read_only=True) as db:
         db.execute("CREATE TEMP TABLE wanted (post_id VARCHAR, rank INTEGER)")
         db.executemany("INSERT INTO wanted VALUES (?, ?)", [(pid, i) for i, pid in enumerate(sample_ids)])

@@ -67,7 +67,8 @@ class IngestSettings:
     image: ImageSettings = field(default_factory=ImageSettings)
     fetch: Any = None  # fetcher.FetchSettings; None means its defaults
     chunk_lines: int = 2_000
-    image_workers: int = max(2, os.cpu_count() or 2)
+    # The CPUs this process may use (a container's or taskset's share), not the whole node's.
+    image_workers: int = field(default_factory=lambda: max(2, len(os.sched_getaffinity(0))))
 
 
 @dataclass

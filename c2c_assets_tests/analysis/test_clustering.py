@@ -219,20 +219,23 @@ def test_width_sweep_one_row_per_width_with_rising_variance(blobs):
 
 
 # The one UMAP test (umap-learn + numba cost ~20 s to import and ~20 s to JIT with a cold cache):
-# in a fresh process with an empty C2C_HOME, so the numba cache must be created where we said.
-def test_umap_reduce_fills_the_numba_cache(tmp_path):
-    home = tmp_path / "home"
+# in a fresh process, so the numba cache must be created under the home the caller gave (not $C2C_HOME's,
+# and without touching the process environment).
+def test_umap_reduce_fills_the_numba_cache_of_the_given_home(tmp_path):
+    home, elsewhere = tmp_path / "home", tmp_path / "env_home"
     script = (
-        "import json, numpy as np\n"
+        "import json, os, sys, numpy as np\n"
         "from c2c_assets.analysis.clustering import umap_reduce\n"
+        "from c2c_assets.home import C2cHome\n"
         "x = np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32)\n"
-        "y = umap_reduce(x, 2, seed=0, n_neighbors=5)\n"
-        "print(json.dumps([list(y.shape), str(y.dtype)]))\n"
+        "y = umap_reduce(x, 2, seed=0, n_neighbors=5, home=C2cHome(__import__('pathlib').Path(sys.argv[1])))\n"
+        "print(json.dumps([list(y.shape), str(y.dtype), os.environ.get('NUMBA_CACHE_DIR')]))\n"
     )
-    env = {**os.environ, "C2C_HOME": str(home)}
+    env = {**os.environ, "C2C_HOME": str(elsewhere)}
     env.pop("NUMBA_CACHE_DIR", None)
-    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", script, str(home)], env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == [[60, 2], "float32"]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [[60, 2], "float32", None]
     cached = list((home / "cache" / "numba").rglob("*.nbi"))
-    assert cached, "umap ran but numba wrote no cache index under $C2C_HOME/cache/numba"
+    assert not (elsewhere / "cache").exists()
+    assert cached, "umap ran but numba wrote no cache index under <home>/cache/numba"

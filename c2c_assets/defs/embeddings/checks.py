@@ -6,10 +6,11 @@ import dagster as dg
 
 from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.partitions import date_encoder
+from c2c_assets.defs.partitioned_checks import partitioned_asset_check
 from c2c_assets.defs.resources import C2cResource
 
 
-@dg.asset_check(
+@partitioned_asset_check(
     asset=post_embeddings,
     partitions_def=date_encoder,
     blocking=True,

@@ -6,11 +6,12 @@ from datetime import date
 import dagster as dg
 
 from c2c_assets.defs.ingest.partitions import scrape_dates
+from c2c_assets.defs.partitioned_checks import partitioned_asset_check
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.ingest.summary import markdown_table
 
 
-@dg.asset_check(
+@partitioned_asset_check(
     asset="posts",
     additional_deps=["quarantine"],
     partitions_def=scrape_dates,
@@ -28,7 +29,7 @@ def lines_accounted_for(context: dg.AssetCheckExecutionContext, c2c: C2cResource
     )
 
 
-@dg.asset_check(asset="posts", partitions_def=scrape_dates, blocking=True, description="post_id is unique in the partition.")
+@partitioned_asset_check(asset="posts", partitions_def=scrape_dates, blocking=True, description="post_id is unique in the partition.")
 def post_id_unique(context: dg.AssetCheckExecutionContext, c2c: C2cResource) -> dg.AssetCheckResult:
     from c2c_assets.ingest.invariants import duplicate_post_ids
 
@@ -39,7 +40,7 @@ def post_id_unique(context: dg.AssetCheckExecutionContext, c2c: C2cResource) -> 
     )
 
 
-@dg.asset_check(
+@partitioned_asset_check(
     asset="post_images",
     additional_deps=["posts"],
     partitions_def=scrape_dates,
