@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 # process (FAISS k-means measured 5-20x slower). Passive waiting costs little when the machine is idle.
 export OMP_WAIT_POLICY ?= PASSIVE
 
-.PHONY: demo test dev check bench install clean
+.PHONY: demo test test-fast dev check bench install clean
 
 install: $(VENV)/.installed
 
@@ -29,6 +29,9 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider
+
+test-fast: install  # the quick loop (under 2 minutes on 2 cores): everything not marked slow
+	$(BIN)/python -m pytest -q -n 2 -p no:cacheprovider -m "not slow"
 
 dev: install
 	@mkdir -p $(DAGSTER_HOME)

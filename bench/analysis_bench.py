@@ -102,7 +102,9 @@ def generate(path: Path, n: int, dim: int, seed: int) -> dict[str, Any]:
 def run_pipeline(path: Path, width: int, k: int, seed: int, head_to_head: bool) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
-    from c2c_assets.analysis.clustering import external_metrics, fit_pca, internal_metrics, kmeans
+    from c2c_assets.analysis.clustering import kmeans
+    from c2c_assets.analysis.metrics import external_metrics, internal_metrics
+    from c2c_assets.analysis.reduction import fit_pca
 
     parquet = pq.ParquetFile(path, buffer_size=READ_BUFFER_BYTES, pre_buffer=False)
     n = parquet.metadata.num_rows

@@ -89,22 +89,26 @@ def temporary_name(target: Path | UPath) -> Path | UPath:
     return target.with_name(f".{target.name}.{os.getpid()}-{os.urandom(4).hex()}{TMP_SUFFIX}")
 
 
-def publish_file(local_file: Path, target: Location, *, mode: int = FILE_MODE) -> None:
+def publish_file(local_file: Path, target: Location, *, mode: int = FILE_MODE, durable: bool = True) -> None:
     """Move a finished local file to ``target`` so that a reader sees the old file or the new one, whole.
 
     Locally that is ``fsync`` + ``chmod`` + ``os.replace`` in the same folder + ``fsync`` of the folder;
-    elsewhere see ``_upload``. The local file is gone afterwards, published or not.
+    elsewhere see ``_upload``. The local file is gone afterwards, published or not. ``durable=False`` skips
+    the two fsyncs (still atomic for readers, not across a power cut): for files that can be made again,
+    such as a generated sample, where syncing thousands of small files would dominate.
     """
     if is_local(target):
         try:
-            with open(local_file, "rb") as handle:
-                os.fsync(handle.fileno())
+            if durable:
+                with open(local_file, "rb") as handle:
+                    os.fsync(handle.fileno())
             os.chmod(local_file, mode)
             os.replace(local_file, target)
         except BaseException:
             local_file.unlink(missing_ok=True)
             raise
-        _fsync_dir(target.parent)
+        if durable:
+            _fsync_dir(target.parent)
         return
     try:
         _upload(local_file, target)
@@ -113,7 +117,7 @@ def publish_file(local_file: Path, target: Location, *, mode: int = FILE_MODE) -
 
 
 @contextmanager
-def atomic_path(target: Location, *, mode: int = FILE_MODE) -> Iterator[Path]:
+def atomic_path(target: Location, *, mode: int = FILE_MODE, durable: bool = True) -> Iterator[Path]:
     """A local path to write ``target``'s new content into (by any library: Pillow, FAISS, pyarrow);
     published whole when the block ends without an error, removed when it raises.
 
@@ -131,16 +135,16 @@ def atomic_path(target: Location, *, mode: int = FILE_MODE) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    publish_file(tmp, target, mode=mode)
+    publish_file(tmp, target, mode=mode, durable=durable)
 
 
-def write_atomic(target: Location, data: bytes | str, *, mode: int = FILE_MODE) -> Location:
+def write_atomic(target: Location, data: bytes | str, *, mode: int = FILE_MODE, durable: bool = True) -> Location:
     """Write ``data`` (text is UTF-8) to ``target`` so that readers see the old content or all of the new."""
     payload = data.encode("utf-8") if isinstance(data, str) else data
     if not is_local(target):
         _upload(payload, target)
         return target
-    with atomic_path(target, mode=mode) as tmp:
+    with atomic_path(target, mode=mode, durable=durable) as tmp:
         tmp.write_bytes(payload)
     return target
 

@@ -39,3 +39,10 @@ def instance():
 
     with dg.instance_for_test() as test_instance:
         yield test_instance
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that drives a real browser is slow (Chromium starts, pages render): one rule, not a marker per test."""
+    for item in items:
+        if {"browser", "open_page", "dagster_ui"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

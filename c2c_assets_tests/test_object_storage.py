@@ -25,6 +25,8 @@ from c2c_assets.search.service import Filters, search
 from c2c_assets.storage import is_local, read_table
 from c2c_assets.warehouse import connect, query
 
+pytestmark = pytest.mark.slow  # the whole pipeline (ingest, embed, index, analyse) on two storage backends
+
 DAY = "2024-03-01"
 
 

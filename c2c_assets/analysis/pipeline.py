@@ -16,36 +16,23 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from c2c_assets.analysis import clustering
+from c2c_assets.analysis import clustering, reduction
+from c2c_assets.analysis import metrics as scoring
 from c2c_assets.analysis.schema import CLUSTERS_SCHEMA, METRICS_SCHEMA
+from c2c_assets.analysis.settings import AnalysisSettings
+from c2c_assets.analysis.terms import top_terms
 from c2c_assets.embeddings.store import iter_current_vectors
+from c2c_assets.encoders import encoder_configs
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import fixed_size_list, partition_file, to_matrix, write_partition
+from c2c_assets.reporting.cluster_report import ClusterCard, NearestPost
+from c2c_assets.reporting.map_page import write_map_html
+from c2c_assets.reporting.map_png import write_map_png
 from c2c_assets.storage import Location, read_table
+from c2c_assets.warehouse import connect, query
 
-SWEEP_WIDTHS = (8, 16, 32, 64, 128)
 # The columns of the encoder comparison (the full metric set stays in cluster_metrics).
 COMPARED = ("silhouette", "calinski_harabasz", "davies_bouldin", "purity", "nmi", "ari")
-
-@dataclass(frozen=True)
-class AnalysisSettings:
-    reduction: str = "pca"  # pca | umap (UMAP on top of a PCA to 64, as is usual)
-    width: int = 64  # the ViT paper's; 32 is the ImageBind paper's setting
-    algorithm: str = "kmeans"  # kmeans | hdbscan
-    k: int = 20
-    min_cluster_size: int = 25  # hdbscan
-    sweep_widths: tuple[int, ...] = SWEEP_WIDTHS
-    sweep_sample: int = 50_000  # the sweep clusters a seeded sample at each width
-    silhouette_sample: int = 10_000
-    map_sample: int = 70_000  # the OpenFlamingo paper's UMAP sample
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.reduction not in ("pca", "umap") or self.algorithm not in ("kmeans", "hdbscan"):
-            raise ValueError("reduction is pca or umap; algorithm is kmeans or hdbscan")
-        if self.width < 2 or self.k < 2:
-            raise ValueError("width and k must be at least 2")
-
 
 def _keys(encoder: str) -> dict[str, str]:
     return {"encoder": encoder}
@@ -59,7 +46,6 @@ def load_truth(home: C2cHome, inbox: Path | None) -> dict[str, str]:
             labels = {row["post_id"]: row["category"] for row in csv.DictReader(handle) if row.get("category")}
     if labels:
         return labels
-    from c2c_assets.warehouse import query
 
     return dict(query(home, "SELECT post_id, category FROM posts WHERE category IS NOT NULL AND category <> ''"))
 
@@ -76,7 +62,7 @@ def reduce(home: C2cHome, encoder: str, settings: AnalysisSettings) -> Reduced:
     """Stream the current vectors twice: fit a PCA, then project. UMAP, when asked, runs on the PCA."""
     batches = lambda: (matrix for _, matrix in iter_current_vectors(home, encoder))  # noqa: E731 - re-iterable source
     widest = max(max(settings.sweep_widths), settings.width)
-    model = clustering.fit_pca(batches(), widest)
+    model = reduction.fit_pca(batches(), widest)
     ids: list[str] = []
     parts = []
     for post_ids, matrix in iter_current_vectors(home, encoder):
@@ -88,7 +74,7 @@ def reduce(home: C2cHome, encoder: str, settings: AnalysisSettings) -> Reduced:
     projected = np.concatenate(parts)[order]
     ids = [ids[i] for i in order]
     if settings.reduction == "umap":
-        vectors = clustering.umap_reduce(projected[:, : min(64, projected.shape[1])], settings.width, settings.seed, home=home)
+        vectors = reduction.umap_reduce(projected[:, : min(64, projected.shape[1])], settings.width, settings.seed, home=home)
     else:
         vectors = projected[:, : settings.width]
     ratio = np.asarray(model.explained_variance_ratio, dtype=np.float64)
@@ -145,10 +131,10 @@ def cluster(reduced: Reduced, settings: AnalysisSettings, truth: dict[str, str])
         for row, c in enumerate(found):
             members = labels == c
             distances[members] = ((x[members] - centroids[row]) ** 2).sum(axis=1)
-    metrics = dict(clustering.internal_metrics(x, labels, settings.silhouette_sample, settings.seed))
+    metrics = dict(scoring.internal_metrics(x, labels, settings.silhouette_sample, settings.seed))
     labelled = _truth_for(reduced.post_ids, truth)
     if any(labelled):
-        metrics.update(clustering.external_metrics(labels, labelled))
+        metrics.update(scoring.external_metrics(labels, labelled))
     return ClusterOutcome(np.asarray(labels, dtype=np.int32), np.asarray(distances, dtype=np.float32), centroids, metrics)
 
 
@@ -160,7 +146,7 @@ def sweep(encoder: str, reduced: Reduced, settings: AnalysisSettings, truth: dic
     sample = reduced.pca128[rows_idx]
     labelled = _truth_for([reduced.post_ids[i] for i in rows_idx], truth)
     widths = [width for width in settings.sweep_widths if width <= sample.shape[1]]
-    results = clustering.sweep_projected(
+    results = scoring.sweep_projected(
         sample, reduced.explained, widths, min(settings.k, len(sample) - 1), settings.seed,
         labelled if any(labelled) else None, sample_size=settings.silhouette_sample,
     )
@@ -200,8 +186,6 @@ def analyse(home: C2cHome, encoder: str, settings: AnalysisSettings, inbox: Path
 
 def report_cards(home: C2cHome, encoder: str, n_nearest: int = 10) -> list[Any]:
     """Per cluster: size, multi-photo share, top terms and the posts nearest its centroid."""
-    from c2c_assets.analysis.reports import ClusterCard, NearestPost, top_terms
-    from c2c_assets.warehouse import connect
 
     clusters_file = str(partition_file(home.lake, "clusters", _keys(encoder)))
     with connect(home, read_only=True) as db:
@@ -250,15 +234,13 @@ def read_clusters(home: C2cHome, encoder: str) -> dict[str, int]:
 
 def build_map(home: C2cHome, encoder: str, settings: AnalysisSettings) -> tuple[Path, Path, int]:
     """2-D UMAP of a seeded sample of the analysis space, as a PNG and an interactive HTML page."""
-    from c2c_assets.analysis.reports import write_map_html, write_map_png
-    from c2c_assets.warehouse import connect
 
     ids, vectors = read_reduced(home, encoder)
     assignment = read_clusters(home, encoder)
     rng = np.random.default_rng(settings.seed)
     rows = np.sort(rng.choice(len(ids), size=min(len(ids), settings.map_sample), replace=False))
     sample_ids = [ids[i] for i in rows]
-    coords = clustering.umap_reduce(vectors[rows], 2, settings.seed, n_neighbors=min(15, max(2, len(rows) - 1)), home=home)
+    coords = reduction.umap_reduce(vectors[rows], 2, settings.seed, n_neighbors=min(15, max(2, len(rows) - 1)), home=home)
     with connect(home, read_only=True) as db:
         db.execute("CREATE TEMP TABLE wanted (post_id VARCHAR, rank INTEGER)")
         db.executemany("INSERT INTO wanted VALUES (?, ?)", [(pid, i) for i, pid in enumerate(sample_ids)])
@@ -284,7 +266,6 @@ def compare(home: C2cHome, encoders: list[str], truth: dict[str, str], settings:
     Scores are computed in each encoder's own analysis space, restricted to the shared posts, so the
     numbers compare methods on the same data (what the four papers, one method each, could not do).
     """
-    from c2c_assets.encoders import encoder_configs
 
     configs = encoder_configs(home.root)
     loaded = {}
@@ -309,9 +290,9 @@ def compare(home: C2cHome, encoders: list[str], truth: dict[str, str], settings:
             "shared_posts": len(shared),
         }
         if len(shared) > 2 and len(set(labels.tolist())) > 1:
-            scores = dict(clustering.internal_metrics(x, labels, settings.silhouette_sample, settings.seed))
+            scores = dict(scoring.internal_metrics(x, labels, settings.silhouette_sample, settings.seed))
             if any(labelled):
-                scores.update(clustering.external_metrics(labels, labelled))
+                scores.update(scoring.external_metrics(labels, labelled))
             row.update({k: scores[k] for k in COMPARED if k in scores})
         rows.append(row)
     sweep_rows = []

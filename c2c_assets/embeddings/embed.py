@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -107,8 +107,8 @@ def embed_date(
     fingerprint = encoder.fingerprint()
     summary = EmbedSummary(scrape_date, encoder.name, fingerprint, predictor=predictor.configuration if predictor else None)
     posts = posts_of_date(home, scrape_date)
-    if encoder.options.get("photos") == "first":
-        posts = [PostToEmbed(replace(p.post, image_paths=p.post.image_paths[:1]), p.content_hash) for p in posts]
+    prepared = encoder.prepare_posts([p.post for p in posts])  # e.g. photos=first keeps each post's cover photo
+    posts = [PostToEmbed(post, p.content_hash) for p, post in zip(posts, prepared, strict=True)]
     summary.posts = len(posts)
     thin = {p.post.post_id for p in posts if predictor is not None and predictor.wants(p.post)}
     predicted_fingerprint = predictor.fingerprint(fingerprint) if predictor is not None else fingerprint

@@ -1,7 +1,13 @@
-"""Encoders by name: one module per family, each exposing ``FAMILY`` and ``create(name, options, runtime)``.
+"""Encoders by name: one module per family, each exposing ``FAMILY``, ``Options`` (the pydantic model of
+its options), ``ENCODER`` (its ``Encoder`` class) and ``create(name, options, runtime, home)``.
 
 An encoder *config* (a name, a family and options) is what a partition key refers to; built-in
 configs are listed here, tiny random ones included for tests.
+
+What a family knows without loading a model lives on its class and is reached from here:
+``options_model(family)`` / ``validate_options(config)`` (the options, validated as at creation),
+``query_side(family_or_config, kind)`` (which index side answers a text, image, audio or like query).
+Family modules import no torch at module level, so these stay cheap.
 """
 
 from __future__ import annotations
@@ -12,10 +18,36 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from c2c_assets.encoders.base import (
+    QUERY_KINDS,
+    Encoder,
+    EncoderError,
+    EncoderOptions,
+    PostInput,
+    PostVectors,
+    RuntimeSettings,
+)
 from c2c_assets.storage import write_atomic
-from c2c_assets.encoders.base import Encoder, EncoderError, PostInput, PostVectors, RuntimeSettings
 
-__all__ = ["Encoder", "EncoderConfig", "EncoderError", "PostInput", "PostVectors", "RuntimeSettings", "BUILTIN", "create_encoder", "encoder_configs", "save_config", "FAMILIES"]
+__all__ = [
+    "BUILTIN",
+    "FAMILIES",
+    "QUERY_KINDS",
+    "Encoder",
+    "EncoderConfig",
+    "EncoderError",
+    "EncoderOptions",
+    "PostInput",
+    "PostVectors",
+    "RuntimeSettings",
+    "create_encoder",
+    "encoder_class",
+    "encoder_configs",
+    "options_model",
+    "query_side",
+    "save_config",
+    "validate_options",
+]
 
 FAMILIES = ("default", "vit", "clip", "imagebind", "openflamingo")
 
@@ -69,14 +101,44 @@ def encoder_configs(home: Path | None = None) -> dict[str, EncoderConfig]:
     return configs
 
 
+def encoder_class(family: str) -> type[Encoder]:
+    """The ``Encoder`` subclass of a family; imports its module (no torch, no model is loaded)."""
+    if family not in FAMILIES:
+        raise EncoderError(f"unknown encoder family {family!r}; families: {', '.join(FAMILIES)}")
+    return importlib.import_module(f"{__name__}.{family}").ENCODER
+
+
+def options_model(family: str) -> type[EncoderOptions]:
+    """The pydantic model of a family's options (``extra="forbid"``, strict)."""
+    return encoder_class(family).Options
+
+
+def validate_options(config: EncoderConfig) -> EncoderOptions:
+    """A config's options validated by its family's model, as ``create_encoder`` does; weights are not
+    looked for. An EncoderError names the encoder, the option and what is allowed."""
+    return encoder_class(config.family).parse_options(config.options, config.name)
+
+
+def query_side(family_or_config: str | EncoderConfig | Encoder, kind: str) -> str:
+    """The index side (``post``, ``text`` or ``image``) that answers a ``kind`` query (``text``, ``image``,
+    ``audio`` or ``like``) for an encoder family (a family name, a config or an encoder); no model is
+    loaded. EncoderError "<family> encoders cannot answer <kind> queries" when the family cannot."""
+    if isinstance(family_or_config, Encoder):
+        return type(family_or_config).query_side(kind)
+    family = family_or_config.family if isinstance(family_or_config, EncoderConfig) else family_or_config
+    return encoder_class(family).query_side(kind)
+
+
 def save_config(config: EncoderConfig, home: Path | None = None) -> None:
-    """Register a named config (a family plus options) so partitions can refer to it by name."""
+    """Register a named config (a family plus options) so partitions can refer to it by name; its options
+    are validated by the family's model first (weights are not looked for)."""
     if config.family not in FAMILIES:
         raise EncoderError(f"unknown encoder family {config.family!r}; families: {', '.join(FAMILIES)}")
     if config.name in BUILTIN:
         raise EncoderError(f"{config.name!r} is a built-in encoder; choose another name")
     if not config.name or not all(c.isalnum() or c in "-_." for c in config.name):
         raise EncoderError(f"encoder names use letters, digits, '-', '_' and '.', got {config.name!r}")
+    validate_options(config)
     path = _user_configs_file(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     current = json.loads(path.read_text()) if path.exists() else {}
@@ -85,6 +147,12 @@ def save_config(config: EncoderConfig, home: Path | None = None) -> None:
 
 
 def create_encoder(config: EncoderConfig | str, runtime: RuntimeSettings | None = None, home: Path | None = None) -> Encoder:
+    """An encoder of a config (or a config's name, looked up in ``encoder_configs(home)``).
+
+    ``home`` is the C2C home root: user configs are read from it and model caches (the ``default``
+    family's ONNX exports) go under ``<home>/models``. Give it whenever there is one; only without it
+    does the cache fall back to ``C2cHome.from_env()`` (``$C2C_HOME``, else ``./.c2c``).
+    The options are validated by the family's ``Options`` model (EncoderError on a bad one)."""
     if isinstance(config, str):
         configs = encoder_configs(home)
         if config not in configs:
@@ -93,13 +161,6 @@ def create_encoder(config: EncoderConfig | str, runtime: RuntimeSettings | None 
     if config.family not in FAMILIES:
         raise EncoderError(f"unknown encoder family {config.family!r}; families: {', '.join(FAMILIES)}")
     module = importlib.import_module(f"{__name__}.{config.family}")
-    options = dict(config.options)
-    # `photos` is the platform's, not a family's: "first" embeds each post from its first photo only
-    # (the first-photo-versus-all ablation). Kept in the options so that it is part of the fingerprint.
-    photos = options.pop("photos", "all")
-    if photos not in ("all", "first"):
-        raise EncoderError(f"option photos must be 'all' or 'first', got {photos!r}")
-    encoder = module.create(config.name, options, runtime or RuntimeSettings())
-    if photos != "all":
-        encoder.options["photos"] = photos
-    return encoder
+    # `photos` ("all" or "first") is every family's option (``EncoderOptions``); it stays in
+    # ``encoder.options``, and so in the fingerprint, unless it is the default "all".
+    return module.create(config.name, dict(config.options), runtime or RuntimeSettings(), home=home)

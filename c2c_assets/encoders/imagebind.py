@@ -16,6 +16,9 @@ Options:
 - ``tiny``: every size small (32-d, one block per tower, about 1.7 M parameters) for tests; random and
   seeded unless ``weights`` is given. Inputs keep their full sizes (224 px, 77 tokens, 3x1x128x204 audio).
 - ``seed``: the seed of the tiny random init (default 0).
+- ``photos``: ``all`` or ``first`` (every family's; see ``EncoderOptions``).
+
+The options are the pydantic model ``Options``, validated once when the encoder is created.
 
 Only ``imagebind.models`` is imported: the package's ``__init__`` imports ``data.py``, which needs
 pytorchvideo (broken on current torchvision), so the preprocessing of Meta's ``data.py`` is redone here:
@@ -40,6 +43,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from functools import cache, cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -50,9 +54,12 @@ from c2c_assets.encoders.base import (
     TEXT,
     Encoder,
     EncoderError,
+    EncoderOptions,
+    PathOption,
     PostInput,
     PostVectors,
     RuntimeSettings,
+    UnitWeight,
     file_fingerprint,
     image_batches,
     inference,
@@ -78,7 +85,16 @@ TINY: dict[str, int] = {
     **{f"{tower}_num_blocks": 1 for tower in ("vision", "text", "audio", "depth", "thermal", "imu")},
     **{f"{tower}_num_heads": 2 for tower in ("vision", "text", "audio", "depth", "thermal", "imu")},
 }
-OPTIONS = frozenset({"weights", "image_weight", "tiny", "seed"})
+
+
+class Options(EncoderOptions):
+    """The ``imagebind`` family's options (see the module docstring)."""
+
+    weights: PathOption | None = None
+    image_weight: UnitWeight = 0.5
+    tiny: bool = False
+    seed: int = 0
+
 
 IMAGE_SIZE = 224
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -222,24 +238,23 @@ class ImageBindEncoder(Encoder):
     family = FAMILY
     fuses_parts = True
     modalities = frozenset({IMAGE, TEXT, AUDIO})
+    Options = Options
+    # One shared space: text, photo and sound queries all search the photo vectors.
+    query_sides = MappingProxyType({TEXT: IMAGE, IMAGE: IMAGE, AUDIO: IMAGE, "like": "post"})
+    opts: Options
 
-    def __init__(self, name: str, options: dict[str, Any], runtime: RuntimeSettings | None = None) -> None:
-        super().__init__(name, options, runtime)
+    def __init__(
+        self, name: str, options: dict[str, Any], runtime: RuntimeSettings | None = None, home: Path | None = None
+    ) -> None:
+        super().__init__(name, options, runtime, home)
         what = f"encoder {name!r} ({FAMILY})"
-        unknown = set(self.options) - OPTIONS
-        if unknown:
-            raise EncoderError(f"{what}: unknown options {sorted(unknown)}; known: {sorted(OPTIONS)}")
-        self.tiny = bool(self.options.get("tiny", False))
-        self.seed = int(self.options.get("seed", 0))
-        self.image_weight = float(self.options.get("image_weight", 0.5))
-        if not 0.0 <= self.image_weight <= 1.0:
-            raise EncoderError(f"{what}: image_weight must be within [0, 1], got {self.image_weight}")
+        self.tiny = self.opts.tiny
+        self.seed = self.opts.seed
+        self.image_weight = float(self.opts.image_weight)
         # Only the tiny model may run on random weights; the real one needs its file, checked up front.
         self.weights_path: Path | None = None
-        if self.options.get("weights") or not self.tiny:
-            self.weights_path = require_file(
-                self.options.get("weights"), CHECKPOINT, f"{what}: imagebind_huge", ORIGIN
-            )
+        if self.opts.weights or not self.tiny:
+            self.weights_path = require_file(self.opts.weights, CHECKPOINT, f"{what}: imagebind_huge", ORIGIN)
 
     @property
     def width(self) -> int:
@@ -329,5 +344,8 @@ class ImageBindEncoder(Encoder):
         return shared_space_fuse(image, text, self.image_weight)
 
 
-def create(name: str, options: dict[str, Any], runtime: RuntimeSettings) -> Encoder:
-    return ImageBindEncoder(name, options, runtime)
+ENCODER = ImageBindEncoder
+
+
+def create(name: str, options: dict[str, Any], runtime: RuntimeSettings, home: Path | None = None) -> Encoder:
+    return ImageBindEncoder(name, options, runtime, home)

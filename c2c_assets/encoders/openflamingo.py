@@ -49,6 +49,10 @@ Options:
 - ``tiny``: a random, seeded model for tests: a 1-layer 32-wide ViT (224 px, patch 32), a 2-layer 32-wide
   GPT-NeoX and a byte-level tokenizer, written to a temporary folder and loaded like a real one.
 - ``seed``: the seed of the random init (default 0).
+- ``photos``: ``all`` or ``first`` (every family's; see ``EncoderOptions``); ``photos: first`` trims the
+  posts before the strategy sees them.
+
+The options are the pydantic model ``Options``, validated once when the encoder is created.
 """
 
 from __future__ import annotations
@@ -60,15 +64,19 @@ import tempfile
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Literal, Self, get_args
 
 import numpy as np
+from pydantic import Field, model_validator
 
 from c2c_assets.encoders.base import (
     IMAGE,
     TEXT,
     Encoder,
     EncoderError,
+    EncoderOptions,
+    PathOption,
     PostInput,
     PostVectors,
     RuntimeSettings,
@@ -81,16 +89,39 @@ from c2c_assets.encoders.base import (
 )
 
 FAMILY = "openflamingo"
-STRATEGIES = ("first", "interleaved", "per_image_mean")
 IMAGE_TOKEN = "<image>"
 SPECIAL = (IMAGE_TOKEN, "<|endofchunk|>")  # Flamingo's markup: in a post's own text it would fake a photo
-OPTIONS = frozenset({
-    "strategy", "prefix", "prefix_text", "only_attend_immediate_media", "gate_init", "max_tokens", "checkpoint",
-    "lang_encoder_path", "tokenizer_path", "clip_weights", "clip_model", "cross_attn_every_n_layers", "tiny", "seed",
-})
 REAL_ONLY = (
     "checkpoint", "lang_encoder_path", "tokenizer_path", "clip_weights", "clip_model", "cross_attn_every_n_layers",
 )
+
+
+class Options(EncoderOptions):
+    """The ``openflamingo`` family's options (see the module docstring)."""
+
+    strategy: Literal["first", "interleaved", "per_image_mean"] = "interleaved"
+    prefix: bool = True
+    prefix_text: str = "This is a post"
+    only_attend_immediate_media: bool = True
+    gate_init: float | None = None
+    max_tokens: int = Field(256, ge=1)
+    checkpoint: PathOption | None = None
+    lang_encoder_path: PathOption | None = None
+    tokenizer_path: PathOption | None = None
+    clip_weights: PathOption | None = None
+    clip_model: str = "ViT-L-14-quickgelu"
+    cross_attn_every_n_layers: int = Field(1, ge=1)
+    tiny: bool = False
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _tiny_has_no_real_options(self) -> Self:
+        if self.tiny and self.model_fields_set & set(REAL_ONLY):
+            raise ValueError(f"`tiny` excludes the real-model options {', '.join(REAL_ONLY)}")
+        return self
+
+
+STRATEGIES: tuple[str, ...] = get_args(Options.model_fields["strategy"].annotation)
 
 RELEASE = "openflamingo/OpenFlamingo-3B-vitl-mpt1b"
 ORIGIN_CHECKPOINT = (
@@ -160,32 +191,31 @@ def _photos(count: int) -> str:
 class OpenFlamingoEncoder(Encoder):
     family = FAMILY
     modalities = frozenset({IMAGE, TEXT})
+    Options = Options
+    # One joint post vector: a text query searches the post vectors; there is no photo-only vector.
+    query_sides = MappingProxyType({TEXT: "post", "like": "post"})
+    opts: Options
 
-    def __init__(self, name: str, options: dict[str, Any], runtime: RuntimeSettings | None = None) -> None:
-        super().__init__(name, options, runtime)
+    def __init__(
+        self, name: str, options: dict[str, Any], runtime: RuntimeSettings | None = None, home: Path | None = None
+    ) -> None:
+        super().__init__(name, options, runtime, home)
         what = f"encoder {name!r} ({FAMILY})"
-        unknown = set(self.options) - OPTIONS
-        if unknown:
-            raise EncoderError(f"{what}: unknown options {sorted(unknown)}; known: {sorted(OPTIONS)}")
-        self.tiny = bool(self.options.get("tiny", False))
-        if self.tiny and any(key in self.options for key in REAL_ONLY):
-            raise EncoderError(f"{what}: `tiny` excludes the real-model options {', '.join(REAL_ONLY)}")
-        self.strategy = str(self.options.get("strategy", "interleaved"))
-        if self.strategy not in STRATEGIES:
-            raise EncoderError(f"{what}: strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
-        self.prefix = bool(self.options.get("prefix", True))
-        self.prefix_text = str(self.options.get("prefix_text", "This is a post"))
-        self.immediate_media = bool(self.options.get("only_attend_immediate_media", True))
-        gate = self.options.get("gate_init")
-        self.gate_init = None if gate is None else float(gate)
-        self.max_tokens = int(self.options.get("max_tokens", 256))
-        self.seed = int(self.options.get("seed", 0))
-        self.clip_model = str(self.options.get("clip_model", "ViT-L-14-quickgelu"))
-        self.cross_attn_every = int(self.options.get("cross_attn_every_n_layers", 1))
+        opts = self.opts
+        self.tiny = opts.tiny
+        self.strategy = opts.strategy
+        self.prefix = opts.prefix
+        self.prefix_text = opts.prefix_text
+        self.immediate_media = opts.only_attend_immediate_media
+        self.gate_init = None if opts.gate_init is None else float(opts.gate_init)
+        self.max_tokens = opts.max_tokens
+        self.seed = opts.seed
+        self.clip_model = opts.clip_model
+        self.cross_attn_every = opts.cross_attn_every_n_layers
         # Real weights are checked up front, so a missing file fails at creation and not mid-run.
         self.paths: dict[str, Path] = {}
         if not self.tiny:
-            option = self.options.get
+            option = opts.model_dump().get
             lang = require_file(
                 option("lang_encoder_path"), "mpt-1b-redpajama-200b", f"{what}: language model", ORIGIN_LM
             )
@@ -353,5 +383,8 @@ class OpenFlamingoEncoder(Encoder):
         return PostVectors(vectors=vectors)
 
 
-def create(name: str, options: dict[str, Any], runtime: RuntimeSettings) -> Encoder:
-    return OpenFlamingoEncoder(name, options, runtime)
+ENCODER = OpenFlamingoEncoder
+
+
+def create(name: str, options: dict[str, Any], runtime: RuntimeSettings, home: Path | None = None) -> Encoder:
+    return OpenFlamingoEncoder(name, options, runtime, home)

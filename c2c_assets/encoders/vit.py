@@ -14,6 +14,9 @@ Options:
   ``C2C_WEIGHTS_DIR/<model>.safetensors``. Nothing is downloaded at run time.
 - ``tiny``: a 2-layer, 64-d, 32-px architecture for tests; random and seeded unless ``weights`` is given.
 - ``seed``: the seed of the tiny random init (default 0).
+- ``photos``: ``all`` or ``first`` (every family's; see ``EncoderOptions``).
+
+The options are the pydantic model ``Options``, validated once when the encoder is created.
 
 Preprocessing comes from timm's data config of the model (resize, center crop, mean/std), offline.
 """
@@ -24,6 +27,7 @@ import json
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -32,6 +36,8 @@ from c2c_assets.encoders.base import (
     IMAGE,
     Encoder,
     EncoderError,
+    EncoderOptions,
+    PathOption,
     PostInput,
     PostVectors,
     RuntimeSettings,
@@ -47,7 +53,15 @@ from c2c_assets.encoders.base import (
 FAMILY = "vit"
 DEFAULT_MODEL = "vit_base_patch16_224"
 TINY: dict[str, Any] = {"depth": 2, "embed_dim": 64, "num_heads": 2, "img_size": 32, "patch_size": 8}
-OPTIONS = frozenset({"model", "weights", "tiny", "seed"})
+
+
+class Options(EncoderOptions):
+    """The ``vit`` family's options (see the module docstring)."""
+
+    model: str = DEFAULT_MODEL  # any timm ViT with a class token
+    weights: PathOption | None = None
+    tiny: bool = False
+    seed: int = 0
 
 
 def _origin(model_name: str) -> str:
@@ -76,23 +90,24 @@ def _checkpoint_keys(path: Path) -> set[str]:
 class VitEncoder(Encoder):
     family = FAMILY
     modalities = frozenset({IMAGE})
+    Options = Options
+    # Photos only: a photo query searches the post vectors (means of photo vectors).
+    query_sides = MappingProxyType({IMAGE: "post", "like": "post"})
+    opts: Options
 
-    def __init__(self, name: str, options: dict[str, Any], runtime: RuntimeSettings | None = None) -> None:
-        super().__init__(name, options, runtime)
-        unknown = set(self.options) - OPTIONS
-        if unknown:
-            raise EncoderError(
-                f"encoder {name!r} ({FAMILY}): unknown options {sorted(unknown)} (known: {sorted(OPTIONS)})"
-            )
-        self.model_name = str(self.options.get("model", DEFAULT_MODEL))
-        self.tiny = bool(self.options.get("tiny", False))
-        self.seed = int(self.options.get("seed", 0))
+    def __init__(
+        self, name: str, options: dict[str, Any], runtime: RuntimeSettings | None = None, home: Path | None = None
+    ) -> None:
+        super().__init__(name, options, runtime, home)
+        self.model_name = self.opts.model
+        self.tiny = self.opts.tiny
+        self.seed = self.opts.seed
         self.architecture: dict[str, Any] = dict(TINY) if self.tiny else {}
         # Only a tiny model may run on random weights; real ones need their file, checked up front.
         self.weights_path: Path | None = None
-        if self.options.get("weights") or not self.tiny:
+        if self.opts.weights or not self.tiny:
             self.weights_path = require_file(
-                self.options.get("weights"),
+                self.opts.weights,
                 f"{self.model_name}.safetensors",
                 f"encoder {name!r} ({FAMILY}, timm {self.model_name})",
                 _origin(self.model_name),
@@ -162,5 +177,8 @@ class VitEncoder(Encoder):
         return PostVectors(vectors=image.copy(), parts={IMAGE: image})
 
 
-def create(name: str, options: dict[str, Any], runtime: RuntimeSettings) -> Encoder:
-    return VitEncoder(name, options, runtime)
+ENCODER = VitEncoder
+
+
+def create(name: str, options: dict[str, Any], runtime: RuntimeSettings, home: Path | None = None) -> Encoder:
+    return VitEncoder(name, options, runtime, home)

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,7 @@ import numpy as np
 
 from c2c_assets.encoders.base import EncoderError, RuntimeSettings, resolve_device
 from c2c_assets.image_to_text.data import Preprocess
+from c2c_assets.storage import open_image
 
 if TYPE_CHECKING:
     import torch
@@ -47,7 +48,7 @@ class Backbone:
 class Configuration:
     name: str
     description: str
-    build: Callable[[dict[str, Any], RuntimeSettings], Backbone]
+    build: Callable[[dict[str, Any], RuntimeSettings, Path | None], Backbone]
     baseline: str  # what the evaluation's baseline row measures
     encoder_family: str  # the encoder family whose text embeddings are the targets (and get predictions)
 
@@ -59,7 +60,6 @@ def _frozen(tower: torch.nn.Module) -> torch.nn.Module:
 
 
 def _clip_pixels(transform: Callable[[Any], torch.Tensor], path: Path) -> torch.Tensor:
-    from c2c_assets.storage import open_image
 
     try:
         with open_image(path) as image:
@@ -76,10 +76,10 @@ def _efficientnet_pixels(size: int, path: Path) -> torch.Tensor:
     return torch.from_numpy(model_input([load_pixels(path, size)])[0])
 
 
-def build_paper(options: dict[str, Any], runtime: RuntimeSettings) -> Backbone:
+def build_paper(options: dict[str, Any], runtime: RuntimeSettings, home: Path | None = None) -> Backbone:
     from c2c_assets.encoders.clip import ClipEncoder
 
-    encoder = ClipEncoder("image-to-text-paper", options, runtime)
+    encoder = ClipEncoder("image-to-text-paper", options, runtime, home)
     # ``_loaded`` is private to the clip module, but it is the one place that resolves the weights file,
     # the pretrained tag's preprocessing and QuickGELU; calling it keeps the towers identical to the encoder's.
     model, transform, _, device = encoder._loaded
@@ -96,12 +96,12 @@ def build_paper(options: dict[str, Any], runtime: RuntimeSettings) -> Backbone:
     )
 
 
-def build_offline(options: dict[str, Any], runtime: RuntimeSettings) -> Backbone:
+def build_offline(options: dict[str, Any], runtime: RuntimeSettings, home: Path | None = None) -> Backbone:
     from c2c_assets.encoders.default import DefaultEncoder
 
     # The text tower runs in ONNX Runtime, which picks CUDA itself when its build has it ("auto"); an
     # explicit cuda device is for the torch photo tower and must not fail on a CPU-only onnxruntime.
-    encoder = DefaultEncoder("image-to-text-offline", options, replace(runtime, device="auto"))
+    encoder = DefaultEncoder("image-to-text-offline", options, runtime.model_copy(update={"device": "auto"}), home)
     device = resolve_device(runtime.device)
     return Backbone(
         configuration="offline",
@@ -137,7 +137,8 @@ CONFIGURATIONS: dict[str, Configuration] = {
 }
 
 
-def build_backbone(configuration: str, options: dict[str, Any], runtime: RuntimeSettings) -> Backbone:
+def build_backbone(configuration: str, options: dict[str, Any], runtime: RuntimeSettings, home: Path | None = None) -> Backbone:
+    """The configuration's towers; ``home`` (a C2C home's root) holds their model caches (the default tower's ONNX export)."""
     if configuration not in CONFIGURATIONS:
         raise EncoderError(f"unknown image-to-text configuration {configuration!r}; known: {sorted(CONFIGURATIONS)}")
-    return CONFIGURATIONS[configuration].build(dict(options), runtime)
+    return CONFIGURATIONS[configuration].build(dict(options), runtime, home)

@@ -94,13 +94,14 @@ class ImageToTextModels:
 
 
 def fit(
-    split: Split, config: MethodConfig, runtime: RuntimeSettings | None = None, log: Callable[[str], None] = lambda _: None
+    split: Split, config: MethodConfig, runtime: RuntimeSettings | None = None, log: Callable[[str], None] = lambda _: None,
+    home: Path | None = None,
 ) -> ImageToTextModels:
     """Train Model A, index Model B on the training posts, and choose ``alpha`` on validation."""
     from c2c_assets.image_to_text.model_a import predict_photos, train_model_a
 
     runtime = runtime or RuntimeSettings()
-    backbone = build_backbone(config.configuration, config.backbone_options(), runtime)
+    backbone = build_backbone(config.configuration, config.backbone_options(), runtime, home)
     targets = np.stack([pair.target for pair in split.train])
     if targets.shape[1] != backbone.text_dim:
         raise ValueError(
@@ -170,12 +171,14 @@ def evaluate(models: ImageToTextModels, test: Sequence[Pair]) -> EvalTable:
 
 
 def run(
-    pairs: Sequence[Pair], config: MethodConfig, runtime: RuntimeSettings | None = None, log: Callable[[str], None] = lambda _: None
+    pairs: Sequence[Pair], config: MethodConfig, runtime: RuntimeSettings | None = None, log: Callable[[str], None] = lambda _: None,
+    home: Path | None = None,
 ) -> tuple[ImageToTextModels, EvalTable]:
-    """Split by post (seeded by ``config.seed``), fit, and evaluate on the test split."""
+    """Split by post (seeded by ``config.seed``), fit, and evaluate on the test split; ``home`` (a C2C home's
+    root) holds the towers' model caches."""
     split = split_by_post(pairs, config.seed)
     log(f"split by post: {len(split.train)} train, {len(split.val)} validation, {len(split.test)} test pairs")
-    models = fit(split, config, runtime, log)
+    models = fit(split, config, runtime, log, home)
     return models, evaluate(models, split.test)
 
 
@@ -234,7 +237,7 @@ def read_checkpoint(source: Location | str | bytes) -> dict[str, Any]:
 
 
 def load_checkpoint(
-    source: Location | str | bytes | dict[str, Any], runtime: RuntimeSettings | None = None
+    source: Location | str | bytes | dict[str, Any], runtime: RuntimeSettings | None = None, home: Path | None = None
 ) -> ImageToTextModels:
     """The fitted ensemble from a checkpoint file, its bytes, or the payload ``read_checkpoint`` made of them."""
     from c2c_assets.image_to_text.model_a import new_predictor
@@ -243,7 +246,7 @@ def load_checkpoint(
     payload = source if isinstance(source, dict) else read_checkpoint(source)
     path = "checkpoint" if isinstance(source, bytes | dict) else source  # for messages
     config = MethodConfig.from_json(payload["config"])
-    backbone = build_backbone(config.configuration, config.backbone_options(), runtime)
+    backbone = build_backbone(config.configuration, config.backbone_options(), runtime, home)
     if backbone.weights_identity != payload["weights_identity"]:
         raise EncoderError(
             f"{path}: trained on tower weights {payload['weights_identity']!r}, but the config now builds "

@@ -9,11 +9,15 @@ import pyarrow as pa
 
 from c2c_assets.encoders import RuntimeSettings
 from c2c_assets.home import C2cHome
+from c2c_assets.image_to_text.backbones import build_backbone
+from c2c_assets.image_to_text.config import preset
+from c2c_assets.image_to_text.data import build_pairs
 from c2c_assets.image_to_text.method import EvalTable, run, save_checkpoint
 from c2c_assets.image_to_text.schema import EVAL_SCHEMA
 from c2c_assets.image_to_text.thin_text import checkpoint_path
 from c2c_assets.lake import write_partition
 from c2c_assets.storage import Location
+from c2c_assets.warehouse import query
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,6 @@ class TrainingResult:
 
 def platform_posts(home: C2cHome) -> list[tuple[str, str, list[Location]]]:
     """(post_id, title + description, stored photo paths) of every current post."""
-    from c2c_assets.warehouse import query
 
     rows = query(
         home,
@@ -41,18 +44,15 @@ def train_and_evaluate(
     home: C2cHome, configuration: str, *, tiny: bool = False, epochs: int = 10, photos: str = "all", seed: int = 0,
     runtime: RuntimeSettings | None = None, log: Callable[[str], None] = lambda _: None,
 ) -> TrainingResult:
-    from c2c_assets.image_to_text.backbones import build_backbone
-    from c2c_assets.image_to_text.config import preset
-    from c2c_assets.image_to_text.data import build_pairs
 
     config = preset(configuration, tiny=tiny, epochs=epochs, seed=seed)
     runtime = runtime or RuntimeSettings()
-    backbone = build_backbone(configuration, config.backbone_options(), runtime)
+    backbone = build_backbone(configuration, config.backbone_options(), runtime, home.root)
     pairs = build_pairs(platform_posts(home), backbone.embed_texts, photos=photos)
     if len({p.post_id for p in pairs}) < 10:
         raise ValueError(f"only {len(pairs)} (photo, text) pairs: ingest more posts with photos and real text first")
     log(f"{configuration}: {len(pairs)} pairs from {len({p.post_id for p in pairs})} posts")
-    models, table = run(pairs, config, runtime, log)
+    models, table = run(pairs, config, runtime, log, home.root)
     log(str(table))
     checkpoint = save_checkpoint(models, checkpoint_path(home, configuration))
     rows = [{"configuration": configuration, "model": r.name, "mean_cosine": r.mean_cosine, "description": r.description,

@@ -19,7 +19,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,10 +28,8 @@ from c2c_assets.encoders.base import Encoder, PostInput, RuntimeSettings
 from c2c_assets.home import C2cHome
 from c2c_assets.image_to_text.backbones import CONFIGURATIONS
 from c2c_assets.image_to_text.data import needs_predicted_text
+from c2c_assets.image_to_text.method import ImageToTextModels, load_checkpoint, predict_text_embeddings, read_checkpoint
 from c2c_assets.storage import Location
-
-if TYPE_CHECKING:
-    from c2c_assets.image_to_text.method import ImageToTextModels
 
 DEFAULT_MIN_CHARS = 20
 
@@ -50,6 +49,7 @@ class ThinTextPredictor:
     payload: dict[str, Any] = field(repr=False)  # read_checkpoint's, loaded into models on first use
     min_chars: int = DEFAULT_MIN_CHARS
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    home: Path | None = None  # the C2C home's root whose model caches the towers use
     _models: ImageToTextModels | None = field(default=None, repr=False)
 
     def wants(self, post: PostInput) -> bool:
@@ -62,10 +62,9 @@ class ThinTextPredictor:
 
     def predict(self, posts: Sequence[PostInput]) -> np.ndarray:
         """(N, text_dim) unit vectors, one per post (each must have photos)."""
-        from c2c_assets.image_to_text.method import load_checkpoint, predict_text_embeddings
 
         if self._models is None:
-            self._models = load_checkpoint(self.payload, self.runtime)
+            self._models = load_checkpoint(self.payload, self.runtime, self.home)
         return predict_text_embeddings(self._models, [post.image_paths for post in posts])
 
 
@@ -79,11 +78,10 @@ def find_predictor(
         path = checkpoint_path(home, name)
         if configuration.encoder_family != encoder.family or not path.exists():
             continue
-        from c2c_assets.image_to_text.method import read_checkpoint
 
         data = path.read_bytes()
         payload = read_checkpoint(data)
         if payload.get("weights_identity") == encoder.weights_identity():
             digest = hashlib.sha256(data).hexdigest()[:16]
-            return ThinTextPredictor(name, path, digest, payload, min_chars, runtime or encoder.runtime)
+            return ThinTextPredictor(name, path, digest, payload, min_chars, runtime or encoder.runtime, home.root)
     return None

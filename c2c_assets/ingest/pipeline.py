@@ -37,6 +37,7 @@ from c2c_assets.ingest.dumps import (
     read_line_numbers,
     read_lines,
 )
+from c2c_assets.ingest.fetcher import ImageFetcher
 from c2c_assets.ingest.images import ImageRejected, ImageSettings, ImageStore, StoredImage, is_url, read_local_image
 from c2c_assets.lake import AtomicParquetWriter, StorageError, iter_batches, partition_file
 from c2c_assets.sources import get_source
@@ -231,7 +232,6 @@ class _DateIngest:
 
     def fetcher(self) -> Any:
         if self._fetcher is None:
-            from c2c_assets.ingest.fetcher import ImageFetcher
 
             self._fetcher = ImageFetcher(self.settings.fetch)
         return self._fetcher

@@ -21,8 +21,11 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from c2c_assets.embeddings.store import SIDES, current_side, stored_vector
+from c2c_assets.encoders import EncoderError, create_encoder, encoder_configs, query_side
 from c2c_assets.home import C2cHome
 from c2c_assets.search import index as idx
+from c2c_assets.warehouse import connect
+
 
 class SearchError(ValueError):
     """A query that cannot be answered, with a message for the person who asked."""
@@ -140,25 +143,9 @@ def load_index(home: C2cHome, encoder: str, side: str) -> LoadedIndex:
     raise SearchError(f"the {side} index of {encoder!r} keeps changing under us; try again")
 
 
-def _query_side(family: str, kind: str) -> str:
-    """Which index answers a query of ``kind`` (text, image, audio, like) for an encoder family."""
-    table = {
-        "default": {"text": "text", "image": "image", "like": "post"},
-        "clip": {"text": "image", "image": "image", "like": "post"},
-        "imagebind": {"text": "image", "image": "image", "audio": "image", "like": "post"},
-        "vit": {"image": "post", "like": "post"},
-        "openflamingo": {"text": "post", "like": "post"},
-    }
-    side = table.get(family, {}).get(kind)
-    if side is None:
-        raise SearchError(f"{family} encoders cannot answer {kind} queries")
-    return side
-
-
 def query_vector(home: C2cHome, encoder_name: str, *, text: str | None = None, image: Path | None = None,
                  audio: Path | None = None, like: str | None = None) -> tuple[str, np.ndarray]:
     """The side to search and the unit query vector, or a SearchError saying what is wrong."""
-    from c2c_assets.encoders import EncoderError, create_encoder, encoder_configs
 
     given = [name for name, value in (("text", text), ("image", image), ("audio", audio), ("like", like)) if value is not None]
     if len(given) != 1:
@@ -167,7 +154,10 @@ def query_vector(home: C2cHome, encoder_name: str, *, text: str | None = None, i
     if encoder_name not in configs:
         raise SearchError(f"unknown encoder {encoder_name!r}; known: {', '.join(sorted(configs))}")
     kind = given[0]
-    side = _query_side(configs[encoder_name].family, kind)
+    try:
+        side = query_side(configs[encoder_name], kind)
+    except EncoderError as error:
+        raise SearchError(str(error)) from None
     if kind == "like":
         loaded = load_index(home, encoder_name, "post")
         if like not in loaded.post_ids:
@@ -208,7 +198,6 @@ def _stored_vector(home: C2cHome, encoder: str, post_id: str) -> np.ndarray:
 
 def search(home: C2cHome, encoder: str, k: int = 10, filters: Filters | None = None, **query: Any) -> list[Hit]:
     """The k best current posts for one query, filtered; scores are cosine similarities."""
-    from c2c_assets.warehouse import connect
 
     if k < 1:
         raise SearchError("k must be at least 1")

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from c2c_assets.text import clean_text, parse_datetime, parse_price
+
 # Quarantine reason codes: every rejected line carries exactly one of these.
 MALFORMED_JSON = "malformed_json"
 NOT_AN_OBJECT = "not_an_object"
@@ -101,7 +103,6 @@ def string_map(record: dict[str, Any], name: str) -> dict[str, str]:
 
 def clean_field(value: str | None, flags: list[str], name: str, max_chars: int, boilerplate: tuple[str, ...] = ()) -> str:
     """Clean a text field, adding ``<name>_truncated`` to ``flags`` when it was cut."""
-    from c2c_assets.text import clean_text
 
     text, truncated = clean_text(value, max_chars=max_chars, boilerplate=boilerplate)
     if truncated:
@@ -111,7 +112,6 @@ def clean_field(value: str | None, flags: list[str], name: str, max_chars: int, 
 
 def price_fields(raw: object, flags: list[str]) -> tuple[float | None, str | None]:
     """``(price_usd, price_raw)``; a given but unreadable price is flagged, not fatal."""
-    from c2c_assets.text import parse_price
 
     if raw is None:
         return None, None
@@ -123,7 +123,6 @@ def price_fields(raw: object, flags: list[str]) -> tuple[float | None, str | Non
 
 
 def date_field(raw: object, flags: list[str]) -> datetime | None:
-    from c2c_assets.text import parse_datetime
 
     parsed = parse_datetime(raw)
     if raw is not None and parsed is None:

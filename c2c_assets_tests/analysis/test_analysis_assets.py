@@ -9,7 +9,7 @@ from c2c_assets.defs.analysis.assets import analyse_encoder, cluster_report, enc
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.warehouse import query
 from c2c_assets_tests.browser import browser, open_page  # noqa: F401  (pytest fixtures)
-from c2c_assets_tests.embeddings.test_post_embeddings import embed, ingest
+from c2c_assets_tests.fixtures import embed, ingest
 
 
 @pytest.fixture

@@ -22,16 +22,9 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-from c2c_assets.analysis.clustering import (
-    external_metrics,
-    fit_pca,
-    hdbscan,
-    internal_metrics,
-    iter_row_batches,
-    kmeans,
-    sample_indices,
-    width_sweep,
-)
+from c2c_assets.analysis.clustering import hdbscan, kmeans
+from c2c_assets.analysis.metrics import external_metrics, internal_metrics, width_sweep
+from c2c_assets.analysis.reduction import fit_pca, iter_row_batches, sample_indices
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -221,11 +214,12 @@ def test_width_sweep_one_row_per_width_with_rising_variance(blobs):
 # The one UMAP test (umap-learn + numba cost ~20 s to import and ~20 s to JIT with a cold cache):
 # in a fresh process, so the numba cache must be created under the home the caller gave (not $C2C_HOME's,
 # and without touching the process environment).
+@pytest.mark.slow
 def test_umap_reduce_fills_the_numba_cache_of_the_given_home(tmp_path):
     home, elsewhere = tmp_path / "home", tmp_path / "env_home"
     script = (
         "import json, os, sys, numpy as np\n"
-        "from c2c_assets.analysis.clustering import umap_reduce\n"
+        "from c2c_assets.analysis.reduction import umap_reduce\n"
         "from c2c_assets.home import C2cHome\n"
         "x = np.random.default_rng(0).normal(size=(60, 8)).astype(np.float32)\n"
         "y = umap_reduce(x, 2, seed=0, n_neighbors=5, home=C2cHome(__import__('pathlib').Path(sys.argv[1])))\n"

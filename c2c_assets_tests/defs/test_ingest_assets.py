@@ -113,7 +113,7 @@ def image_server():
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    from c2c_assets_tests.ingest.conftest import jpeg_bytes
+    from c2c_assets_tests.fixtures import jpeg_bytes
 
     body = jpeg_bytes()
 

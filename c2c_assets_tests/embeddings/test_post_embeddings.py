@@ -4,7 +4,6 @@ import json
 import shutil
 from datetime import date
 
-import dagster as dg
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -12,15 +11,10 @@ import pytest
 
 from c2c_assets import catalog
 from c2c_assets.embeddings import embed as embeddings
-from c2c_assets.defs.embeddings.assets import post_embeddings
-from c2c_assets.defs.embeddings.checks import vectors_valid
-from c2c_assets.defs.ingest.assets import ingest_dumps
-from c2c_assets.defs.resources import C2cResource
 from c2c_assets.embeddings.store import embedding_file
 from c2c_assets.encoders import EncoderConfig, save_config
 from c2c_assets.warehouse import query
-
-DAY = "2024-03-01"
+from c2c_assets_tests.fixtures import DAY, embed, ingest, metadata
 
 
 @pytest.fixture
@@ -28,32 +22,6 @@ def inbox(tmp_path, examples_inbox):
     target = tmp_path / "inbox"
     shutil.copytree(examples_inbox, target)
     return target
-
-
-def ingest(home, inbox, instance, day=DAY):
-    result = dg.materialize(
-        [ingest_dumps], partition_key=day, instance=instance,
-        resources={"c2c": C2cResource(home=str(home.root), inbox=str(inbox))},
-    )
-    assert result.success
-
-
-def embed(home, instance, encoder, day=DAY, raise_on_error=True):
-    if not instance.has_dynamic_partition("encoders", encoder):
-        instance.add_dynamic_partitions("encoders", [encoder])
-    return dg.materialize(
-        [post_embeddings, vectors_valid],
-        partition_key=dg.MultiPartitionKey({"date": day, "encoder": encoder}),
-        instance=instance,
-        resources={"c2c": C2cResource(home=str(home.root))},
-        run_config={"ops": {"post_embeddings": {"config": {"device": "cpu", "batch_size": 4}}}},
-        raise_on_error=raise_on_error,
-    )
-
-
-def metadata(result):
-    [event] = result.get_asset_materialization_events()
-    return {k: v.value for k, v in event.materialization.metadata.items()}
 
 
 @pytest.mark.parametrize("encoder", ["default-tiny", "vit-tiny", "clip-tiny", "imagebind-tiny", "openflamingo-tiny"])

@@ -29,8 +29,8 @@ PHOTOS = sorted(INBOX.glob("*/2024-03-01/images/*"))
 CPU = RuntimeSettings(device="cpu", batch_size=8)
 
 
-def encoder(runtime: RuntimeSettings = CPU, **options: Any) -> family.DefaultEncoder:
-    made = create_encoder(EncoderConfig("default-test", "default", options), runtime)
+def encoder(runtime: RuntimeSettings = CPU, home: Path | None = None, **options: Any) -> family.DefaultEncoder:
+    made = create_encoder(EncoderConfig("default-test", "default", options), runtime, home=home)
     assert isinstance(made, family.DefaultEncoder)
     return made
 
@@ -59,8 +59,10 @@ def home_env(models_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def real() -> family.DefaultEncoder:
-    return encoder()  # cheap: the ONNX models are exported or loaded on first use, inside a test
+def real(models_home: Path) -> family.DefaultEncoder:
+    # Cheap: the ONNX models are exported or loaded on first use, inside a test. The home is given: a
+    # module fixture is made before the function fixture that sets C2C_HOME.
+    return encoder(home=models_home)
 
 
 @pytest.fixture(scope="module")

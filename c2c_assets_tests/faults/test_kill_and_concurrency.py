@@ -18,6 +18,8 @@ from c2c_assets.home import C2cHome
 from c2c_assets.ingest.pipeline import ingest_date
 from c2c_assets.lake import partition_file
 
+pytestmark = pytest.mark.slow  # kill -9 of real subprocesses: seconds per test
+
 DAY = date(2024, 3, 1)
 
 

@@ -1,6 +1,7 @@
 """The image-to-text assets trained on a generated sample inbox (tiny towers, CPU)."""
 
 import dagster as dg
+import pytest
 
 from c2c_assets.defs.image_to_text.assets import image_to_text
 from c2c_assets.defs.ingest.assets import ingest_dumps
@@ -8,6 +9,8 @@ from c2c_assets.defs.resources import C2cResource
 from c2c_assets.image_to_text.thin_text import checkpoint_path
 from c2c_assets.lake import partition_file
 from c2c_assets.sample import generate_sample
+
+pytestmark = pytest.mark.slow  # trains the image-to-text ensemble
 
 
 def test_offline_configuration_trains_and_scores(home, tmp_path):

@@ -26,6 +26,8 @@ from c2c_assets.search.service import Filters, search
 from c2c_assets.storage import read_table
 from c2c_assets.warehouse import query
 
+pytestmark = pytest.mark.slow  # trains the image-to-text ensemble
+
 DAY = "2024-03-01"
 ENCODER = "default-tiny"
 THIN = 4

@@ -18,7 +18,7 @@ from c2c_assets.ingest.images import (
     ImageStore,
     read_local_image,
 )
-from c2c_assets_tests.ingest.conftest import bomb_png, jpeg_bytes, png_bytes, write
+from c2c_assets_tests.fixtures import bomb_png, jpeg_bytes, png_bytes, write
 
 
 @pytest.fixture

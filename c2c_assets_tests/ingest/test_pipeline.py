@@ -12,7 +12,7 @@ from c2c_assets.ingest.dumps import MAX_LINE_BYTES, DumpError
 from c2c_assets.ingest.invariants import duplicate_post_ids, image_row_mismatches, line_accounts
 from c2c_assets.ingest.pipeline import IngestSettings, ingest_date
 from c2c_assets.lake import partition_file
-from c2c_assets_tests.ingest.conftest import bomb_png, jpeg_bytes, write
+from c2c_assets_tests.fixtures import bomb_png, jpeg_bytes, write
 
 DAY = date(2024, 3, 1)
 

@@ -1,55 +1,60 @@
 """Real FAISS indexes over real embeddings of the example inbox; search, filters, staleness, errors."""
 
 import json
-import shutil
 from datetime import date
+from types import SimpleNamespace
 
-import dagster as dg
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from c2c_assets.cli import app
-from c2c_assets.defs.search.assets import faiss_index
+from c2c_assets.home import C2cHome
 from c2c_assets.search import index as idx
 from c2c_assets.search.service import Filters, SearchError, search
-from c2c_assets_tests.embeddings.test_post_embeddings import embed, ingest
+from c2c_assets_tests.fixtures import DAY, EXAMPLE_INBOX, build_index, copy_inbox, embed, ingest
 
-DAY = "2024-03-01"
+
+@pytest.fixture(scope="module")
+def searchable(tmp_path_factory):
+    """One home with the examples ingested, embedded (clip-tiny) and indexed, shared by the read-only tests."""
+    import dagster as dg
+
+    folder = tmp_path_factory.mktemp("searchable")
+    home = C2cHome(folder / "home").ensure()
+    inbox = copy_inbox(folder / "inbox")
+    with dg.instance_for_test() as instance:
+        ingest(home, inbox, instance)
+        embed(home, instance, "clip-tiny")
+        yield SimpleNamespace(home=home, inbox=inbox, instance=instance, index=build_index(home, instance, "clip-tiny"))
 
 
 @pytest.fixture
-def indexed(home, tmp_path, examples_inbox, instance):
-    inbox = tmp_path / "inbox"
-    shutil.copytree(examples_inbox, inbox)
+def indexed(home, tmp_path, instance):
+    """A home of its own, for a test that changes what was indexed."""
+    inbox = copy_inbox(tmp_path / "inbox")
     ingest(home, inbox, instance)
     embed(home, instance, "clip-tiny")
     build_index(home, instance, "clip-tiny")
     return inbox
 
 
-def build_index(home, instance, encoder):
-    from c2c_assets.defs.resources import C2cResource
-
-    result = dg.materialize([faiss_index], partition_key=encoder, instance=instance, resources={"c2c": C2cResource(home=str(home.root))})
-    [event] = result.get_asset_materialization_events()
-    return {k: v.value for k, v in event.materialization.metadata.items()}
-
-
-def test_index_metadata_and_sides(home, indexed, instance):
-    meta = build_index(home, instance, "clip-tiny")
+def test_index_metadata_and_sides(searchable):
+    home, meta = searchable.home, searchable.index
     assert meta["index_type"] == "flat" and meta["recall_at_10"] == 1.0 and meta["dagster/row_count"] == 10
     for side in ("post", "text", "image"):
         assert (idx.current_build(home, "clip-tiny", side) / "index.faiss").exists()
 
 
-def test_like_returns_neighbours_in_score_order_without_itself(home, indexed):
+def test_like_returns_neighbours_in_score_order_without_itself(searchable):
+    home = searchable.home
     hits = search(home, "clip-tiny", k=5, like="offerup:a1b2c3d4e5f6")
     assert len(hits) == 5 and "offerup:a1b2c3d4e5f6" not in {h.post_id for h in hits}
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
 
 
-def test_filters_hold(home, indexed):
+def test_filters_hold(searchable):
+    home = searchable.home
     assert {h.source for h in search(home, "clip-tiny", k=10, filters=Filters(source="offerup"), text="rims")} == {"offerup"}
     cheap = search(home, "clip-tiny", k=10, filters=Filters(max_price=100), text="rims")
     assert cheap and all(h.price_usd is not None and h.price_usd <= 100 for h in cheap)
@@ -81,12 +86,14 @@ def test_stale_posts_never_come_back(home, indexed, instance):
         ({"audio": "x.wav"}, "cannot answer audio"),
     ],
 )
-def test_bad_queries_get_clear_errors(home, indexed, query, message):
+def test_bad_queries_get_clear_errors(searchable, query, message):
+    home = searchable.home
     with pytest.raises(SearchError, match=message):
         search(home, "clip-tiny", **query)
 
 
-def test_unknown_encoder_and_unreadable_image(home, indexed, tmp_path):
+def test_unknown_encoder_and_unreadable_image(searchable, tmp_path):
+    home = searchable.home
     with pytest.raises(SearchError, match="unknown encoder 'nope'"):
         search(home, "nope", text="x")
     junk = tmp_path / "junk.jpg"
@@ -95,7 +102,8 @@ def test_unknown_encoder_and_unreadable_image(home, indexed, tmp_path):
         search(home, "clip-tiny", image=junk)
 
 
-def test_cli_json_and_html(home, indexed, tmp_path, examples_inbox):
+def test_cli_json_and_html(searchable, tmp_path):
+    home = searchable.home
     runner = CliRunner()
     result = runner.invoke(app, ["search", "--home", str(home.root), "--encoder", "clip-tiny", "-k", "3", "--json", "--source", "craigslist", "--html", str(tmp_path / "g.html"), "rims"])
     assert result.exit_code == 0, result.output
@@ -103,7 +111,7 @@ def test_cli_json_and_html(home, indexed, tmp_path, examples_inbox):
     assert len(rows) == 3 and set(rows[0]) == {"post_id", "score", "title", "price_usd", "source", "text_predicted"}
     assert all(r["source"] == "craigslist" for r in rows)
     assert (tmp_path / "g.html").read_text().count('class="hit"') == 3
-    photo = examples_inbox / "offerup" / DAY / "images" / "a1b2c3d4e5f6_0.png"
+    photo = EXAMPLE_INBOX / "offerup" / DAY / "images" / "a1b2c3d4e5f6_0.png"
     by_photo = runner.invoke(app, ["search", "--home", str(home.root), "--encoder", "clip-tiny", "--image", str(photo), "--json"])
     assert by_photo.exit_code == 0, by_photo.output
     bad = runner.invoke(app, ["search", "--home", str(home.root), "--encoder", "clip-tiny", "--like", "nope:1"])

@@ -10,8 +10,9 @@ from c2c_assets.defs.ingest.assets import ingest_dumps
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.sample import generate_sample
 from c2c_assets.search.service import Filters, search
-from c2c_assets_tests.embeddings.test_post_embeddings import embed
-from c2c_assets_tests.search.test_search import build_index
+from c2c_assets_tests.fixtures import build_index, embed
+
+pytestmark = pytest.mark.slow  # the real default encoder over a generated sample
 
 
 @pytest.fixture(scope="module")

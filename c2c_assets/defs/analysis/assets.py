@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from c2c_assets.analysis.settings import AnalysisSettings
 from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
@@ -11,24 +12,12 @@ OWNER = "team:c2c-ml"
 NOT_SCORES = {"shared_posts": "none", "width": "none"}
 
 
-class AnalysisConfig(dg.Config):
-    reduction: str = "pca"  # pca | umap
-    width: int = 64  # the ViT paper's setting; 32 for the ImageBind paper's
-    algorithm: str = "kmeans"  # kmeans | hdbscan (the density-based alternative the ViT paper asks about)
-    k: int = 20
-    min_cluster_size: int = 25
-    silhouette_sample: int = 10_000
-    map_sample: int = 70_000  # the OpenFlamingo paper's UMAP sample
-    seed: int = 0
+class AnalysisConfig(dg.Config, AnalysisSettings):
+    """The run config of the analysis assets: exactly ``AnalysisSettings`` (its fields, defaults, choices
+    and validation), declared once in ``c2c_assets.analysis.settings``."""
 
-    def settings(self):
-        from c2c_assets.analysis.pipeline import AnalysisSettings
-
-        return AnalysisSettings(
-            reduction=self.reduction, width=self.width, algorithm=self.algorithm, k=self.k,
-            min_cluster_size=self.min_cluster_size, silhouette_sample=self.silhouette_sample,
-            map_sample=self.map_sample, seed=self.seed,
-        )
+    def settings(self) -> AnalysisSettings:
+        return AnalysisSettings.model_validate(self.model_dump(include=set(AnalysisSettings.model_fields)))
 
 
 @dg.multi_asset(
@@ -55,9 +44,9 @@ class AnalysisConfig(dg.Config):
     partitions_def=encoders,
 )
 def analyse_encoder(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource):
-    from c2c_assets.analysis.pipeline import analyse, summarise_metrics
-    from c2c_assets.analysis.reports import comparison_markdown
     from c2c_assets import catalog
+    from c2c_assets.analysis.pipeline import analyse, summarise_metrics
+    from c2c_assets.reporting.comparison import comparison_markdown
     from c2c_assets.analysis.views import VIEWS
 
     home = c2c.paths()
@@ -99,7 +88,7 @@ def analyse_encoder(context: dg.AssetExecutionContext, config: AnalysisConfig, c
 )
 def cluster_report(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.MaterializeResult:
     from c2c_assets.analysis.pipeline import report_cards, summarise_metrics
-    from c2c_assets.analysis.reports import cluster_report_markdown, write_cluster_report_html
+    from c2c_assets.reporting.cluster_report import cluster_report_markdown, write_cluster_report_html
     from c2c_assets.lake import partition_file
     from c2c_assets.storage import read_table
 
@@ -131,7 +120,7 @@ def cluster_report(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Ma
 )
 def umap_map(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource) -> dg.MaterializeResult:
     from c2c_assets.analysis.pipeline import build_map
-    from c2c_assets.analysis.reports import png_markdown
+    from c2c_assets.reporting.map_png import png_markdown
 
     png, page, n = build_map(c2c.paths(), context.partition_key, config.settings())
     return dg.MaterializeResult(
@@ -154,7 +143,7 @@ def umap_map(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2c
 )
 def encoder_comparison(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource) -> dg.MaterializeResult:
     from c2c_assets.analysis.pipeline import compare, load_truth
-    from c2c_assets.analysis.reports import comparison_markdown, write_comparison_html
+    from c2c_assets.reporting.comparison import comparison_markdown, write_comparison_html
 
     home = c2c.paths()
     analysed = sorted(p.parent.name.split("=", 1)[1] for p in home.lake.glob("clusters/encoder=*/part-0.parquet"))

@@ -6,22 +6,23 @@ import dagster as dg
 
 from c2c_assets.defs.embeddings.partitions import date_encoder, same_date
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.encoders.base import RuntimeSettings
 
 OWNER = "team:c2c-ml"
 
 
-class EmbedConfig(dg.Config):
-    """How to run the encoder (none of it changes the vectors beyond floating-point noise), and whether
-    thin-text posts get their text vector predicted from their photos."""
+class EmbedConfig(dg.Config, RuntimeSettings):
+    """How to run the encoder: the fields of ``RuntimeSettings`` (declared once in
+    ``c2c_assets.encoders.base``; none of them changes the vectors beyond floating-point noise), and
+    whether thin-text posts get their text vector predicted from their photos."""
 
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    batch_size: int = 32
-    precision: str = "auto"  # auto = bf16/fp16 on CUDA, fp32 on CPU
-    num_workers: int = 2  # DataLoader processes decoding photos
     # With a trained image_to_text_models checkpoint in this encoder's text space: posts with photos whose
     # title + description are shorter than thin_text_chars get a predicted text vector (flagged text_predicted).
     predict_thin_text: bool = True
     thin_text_chars: int = 20
+
+    def runtime(self) -> RuntimeSettings:
+        return RuntimeSettings.model_validate(self.model_dump(include=set(RuntimeSettings.model_fields)))
 
 
 @dg.asset(
@@ -43,16 +44,16 @@ class EmbedConfig(dg.Config):
     "(`text_predicted`). DuckDB view `embeddings`.",
 )
 def post_embeddings(context: dg.AssetExecutionContext, config: EmbedConfig, c2c: C2cResource) -> dg.MaterializeResult:
+    from c2c_assets import catalog
     from c2c_assets.embeddings.embed import embed_date
-    from c2c_assets.encoders import RuntimeSettings, create_encoder
+    from c2c_assets.embeddings.store import VIEWS
+    from c2c_assets.encoders import create_encoder
     from c2c_assets.image_to_text.thin_text import find_predictor
     from c2c_assets.progress import reporter
-    from c2c_assets import catalog
-    from c2c_assets.embeddings.store import VIEWS
 
     keys = context.partition_key.keys_by_dimension
     home = c2c.paths()
-    runtime = RuntimeSettings(config.device, config.batch_size, config.precision, config.num_workers)
+    runtime = config.runtime()
     encoder = create_encoder(keys["encoder"], runtime, home=home.root)
     scrape_date = date.fromisoformat(keys["date"])
     predictor = find_predictor(home, encoder, runtime, config.thin_text_chars) if config.predict_thin_text else None

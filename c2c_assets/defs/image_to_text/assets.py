@@ -3,17 +3,14 @@
 import dagster as dg
 
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.image_to_text.settings import ImageToTextSettings
 
 OWNER = "team:c2c-ml"
 configurations = dg.StaticPartitionsDefinition(["offline", "paper"])
 
 
-class ImageToTextConfig(dg.Config):
-    tiny: bool = False  # random tiny towers (tests)
-    device: str = "auto"
-    epochs: int = 10
-    photos: str = "all"  # all | first: pairs per photo, or the cover photo only
-    seed: int = 0
+class ImageToTextConfig(dg.Config, ImageToTextSettings):
+    """The run config of image_to_text: exactly ``ImageToTextSettings`` (``c2c_assets.image_to_text.settings``)."""
 
 
 @dg.multi_asset(
@@ -42,9 +39,9 @@ class ImageToTextConfig(dg.Config):
     pool="gpu",
 )
 def image_to_text(context: dg.AssetExecutionContext, config: ImageToTextConfig, c2c: C2cResource):
+    from c2c_assets import catalog
     from c2c_assets.encoders import RuntimeSettings
     from c2c_assets.image_to_text.pipeline import train_and_evaluate
-    from c2c_assets import catalog
     from c2c_assets.image_to_text.views import VIEWS
 
     home = c2c.paths()

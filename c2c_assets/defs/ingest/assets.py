@@ -57,9 +57,9 @@ _TABLE_KINDS = {"parquet", "duckdb"}
     partitions_def=scrape_dates,
 )
 def ingest_dumps(context: dg.AssetExecutionContext, c2c: C2cResource):
+    from c2c_assets import catalog
     from c2c_assets.ingest import summary as report
     from c2c_assets.ingest.pipeline import ingest_date
-    from c2c_assets import catalog
     from c2c_assets.ingest.views import VIEWS
 
     home = c2c.paths()

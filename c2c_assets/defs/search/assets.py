@@ -5,12 +5,13 @@ import dagster as dg
 from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.search.settings import IndexSettings
 
 OWNER = "team:c2c-ml"
 
 
-class IndexConfig(dg.Config):
-    memory_budget_gb: float = 8.0  # above it, IVF with compressed codes replaces HNSW
+class IndexConfig(dg.Config, IndexSettings):
+    """The run config of faiss_index: exactly ``IndexSettings`` (``c2c_assets.search.settings``)."""
 
 
 @dg.asset(

@@ -1,0 +1,12 @@
+"""How ``faiss_index`` builds: one pydantic model for the Dagster run config (``IndexConfig`` inherits
+it) and ``c2c index``."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class IndexSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    memory_budget_gb: float = Field(8.0, gt=0, description="Above it, IVF-PQ with re-ranking replaces HNSW.")
