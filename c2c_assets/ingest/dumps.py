@@ -10,7 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -135,5 +135,10 @@ def read_line_numbers(dump: Dump, numbers: set[int]) -> dict[int, RawLine]:
 
 def dumps_digest(dumps: list[Dump]) -> str:
     """One short hash for a set of dumps' fingerprints: a run key that changes when any dump does."""
-    text = "\n".join(f"{d.name}={d.fingerprint()}" for d in sorted(dumps, key=lambda d: d.name))
+    return fingerprints_digest({d.name: d.fingerprint() for d in dumps})
+
+
+def fingerprints_digest(fingerprints: Mapping[str, str]) -> str:
+    """``dumps_digest`` of dumps given as name -> fingerprint (as an ingest run records them)."""
+    text = "\n".join(f"{name}={fingerprints[name]}" for name in sorted(fingerprints))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

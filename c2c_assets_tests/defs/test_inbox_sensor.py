@@ -6,11 +6,12 @@ import dagster as dg
 
 from c2c_assets.defs.ingest.sensors import inbox_sensor
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets_tests.fixtures import copy_inbox, ingest
 
 
-def evaluate(inbox, home, cursor=None):
+def evaluate(inbox, home, cursor=None, instance=None):
     context = dg.build_sensor_context(
-        instance=dg.DagsterInstance.ephemeral(),
+        instance=instance or dg.DagsterInstance.ephemeral(),
         cursor=cursor,
         resources={"c2c": C2cResource(home=str(home.root), inbox=str(inbox))},
     )
@@ -42,6 +43,24 @@ def test_new_changed_and_unchanged_dumps(home, examples_inbox, tmp_path):
     changed = evaluate(inbox, home, new.cursor)
     assert [r.partition_key for r in changed.run_requests] == ["2024-03-01"]
     assert changed.run_requests[0].run_key != first.run_requests[0].run_key
+
+
+def test_a_date_the_cli_already_ingested_is_not_requested_again(home, tmp_path, instance):
+    """`c2c ingest` materializes outside the sensor, whose cursor is then empty: the partition's recorded
+    inbox digest tells the sensor those dumps are done; a changed dump is requested again."""
+    inbox = copy_inbox(tmp_path / "inbox")
+    ingest(home, inbox, instance)
+    fresh = evaluate(inbox, home, instance=instance)
+    assert fresh.run_requests == [] and fresh.skip_reason
+    assert set(json.loads(fresh.cursor)) == {"craigslist/2024-03-01", "offerup/2024-03-01"}
+
+    posts = inbox / "offerup/2024-03-01/posts.jsonl"
+    posts.write_text(posts.read_text() + "\n")
+    stat = posts.stat()
+    os.utime(posts, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert [r.partition_key for r in evaluate(inbox, home, instance=instance).run_requests] == ["2024-03-01"]
+    ingest(home, inbox, instance)  # ingested again with the changed dump: nothing left to do
+    assert evaluate(inbox, home, instance=instance).run_requests == []
 
 
 def test_dates_outside_the_partitions_and_unknown_folders_are_ignored(home, tmp_path):

@@ -7,8 +7,10 @@ import dagster as dg
 
 from c2c_assets.defs.ingest.partitions import scrape_dates
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.ingest.dumps import fingerprints_digest
 
 OWNER = "team:c2c-data"
+INBOX_DIGEST = "inbox_digest"  # posts metadata: the digest of the dumps a partition was made from
 
 raw_posts = dg.AssetSpec(
     "raw_posts",
@@ -82,6 +84,8 @@ def ingest_dumps(context: dg.AssetExecutionContext, c2c: C2cResource):
             "path": dg.MetadataValue.path(str(files["posts"])),
             "summary": dg.MetadataValue.json(report.summary_dict(result)),
             "seconds": round(result.seconds, 2),
+            # What was ingested, as the inbox sensor fingerprints it: the sensor does not ask for it again.
+            INBOX_DIGEST: fingerprints_digest({d.dump: d.fingerprint for d in result.dumps}),
         },
     )
     yield dg.MaterializeResult(
