@@ -12,6 +12,8 @@ import uuid
 
 import dagster as dg
 
+from c2c_assets.runner import register_encoder
+
 
 def ingested_dates(instance: dg.DagsterInstance) -> list[str]:
     return sorted(instance.get_materialized_partitions(dg.AssetKey("posts")))
@@ -23,11 +25,10 @@ def launch_encoder_backfill(instance: dg.DagsterInstance, definitions: dg.Defini
     # GraphQL, which calls this same constructor); the test suite pins the behaviour.
     from dagster._core.execution.backfill import PartitionBackfill
 
-    if not instance.has_dynamic_partition("encoders", encoder):
-        instance.add_dynamic_partitions("encoders", [encoder])
     days = dates if dates is not None else ingested_dates(instance)
     if not days:
-        raise ValueError("no ingested date to backfill: ingest posts first")
+        raise ValueError("no ingested date to backfill: run `c2c ingest` first")
+    register_encoder(instance, encoder)
     keys = [str(dg.MultiPartitionKey({"date": day, "encoder": encoder})) for day in days]
     backfill_id = uuid.uuid4().hex[:8]
     backfill = PartitionBackfill.from_asset_partitions(

@@ -9,7 +9,7 @@ from c2c_assets.backfill import launch_encoder_backfill
 from c2c_assets.cli import app
 from c2c_assets.definitions import defs
 from c2c_assets.defs.ingest.assets import ingest_dumps
-from c2c_assets.defs.resources import C2cResource
+from c2c_assets.runner import materialize
 
 
 def test_add_then_backfill_every_ingested_date(home, examples_inbox, tmp_path, monkeypatch):
@@ -24,8 +24,7 @@ def test_add_then_backfill_every_ingested_date(home, examples_inbox, tmp_path, m
     assert instance.has_dynamic_partition("encoders", "clip-small")
     empty = runner.invoke(app, ["backfill", "--encoder", "clip-small", "--home", str(home.root)])
     assert empty.exit_code == 1 and "no ingested date" in empty.output
-    resource = C2cResource(home=str(home.root), inbox=str(examples_inbox))
-    assert dg.materialize([ingest_dumps], partition_key="2024-03-01", instance=instance, resources={"c2c": resource}).success
+    assert materialize(home, [ingest_dumps], partition_key="2024-03-01", instance=instance, inbox=examples_inbox).success
 
     result = runner.invoke(app, ["backfill", "--encoder", "clip-small", "--home", str(home.root)])
     assert result.exit_code == 0, result.output

@@ -1,4 +1,5 @@
-"""The ``c2c`` command, end to end on a generated sample, and its start-up cost."""
+"""The ``c2c`` command, end to end on a generated sample, and its start-up cost. (Every command's
+"nothing there yet" state: test_nothing_yet.py; options validated by the settings models: test_options.py.)"""
 
 import csv
 import json
@@ -64,8 +65,10 @@ def test_ingest_one_date_and_query_as_json(tmp_path, examples_inbox):
 
 def test_errors_are_clear_and_exit_non_zero(tmp_path, examples_inbox):
     home = str(tmp_path / "home")
-    missing = runner.invoke(app, ["ingest", "--home", home, "--inbox", str(tmp_path / "nope")])
+    nope = tmp_path / ("a-folder-name-long-enough-that-an-80-column-console-would-wrap-the-path-" * 2) / "nope"
+    missing = runner.invoke(app, ["ingest", "--home", home, "--inbox", str(nope)], env={"COLUMNS": "80"})
     assert missing.exit_code == 1 and "does not exist" in missing.output
+    assert f"inbox {nope} does not exist" in missing.output  # one line: the path is never wrapped
     bad_date = runner.invoke(app, ["ingest", "--home", home, "--inbox", str(examples_inbox), "--date", "March"])
     assert bad_date.exit_code == 1 and "YYYY-MM-DD" in bad_date.output
     no_dump = runner.invoke(app, ["ingest", "--home", home, "--inbox", str(examples_inbox), "--date", "2024-05-05"])

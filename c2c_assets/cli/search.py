@@ -1,0 +1,104 @@
+"""``c2c index`` and ``c2c search``: an encoder's FAISS indexes, and queries against them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markdown import Markdown
+from rich.markup import escape
+from rich.table import Table
+
+from c2c_assets.cli import (
+    TAGS,
+    HomeOption,
+    app,
+    build,
+    console,
+    default,
+    describe,
+    fail,
+    home_paths,
+    known_encoder,
+    need_embeddings,
+    parse_date,
+)
+from c2c_assets.home import C2cHome
+from c2c_assets.search.settings import IndexSettings
+
+
+def run_index(home: C2cHome, encoder: str, settings: IndexSettings | None = None):  # -> RunOutcome
+    """Materialize faiss_index for one encoder."""
+    from c2c_assets.defs.search.assets import faiss_index
+    from c2c_assets.runner import dagster_instance, materialize, register_encoder
+
+    instance = dagster_instance(home)
+    register_encoder(instance, encoder)
+    return materialize(home, [faiss_index], partition_key=encoder, config={"faiss_index": settings or IndexSettings()},
+                       instance=instance, tags=TAGS)
+
+
+@app.command()
+def index(
+    encoder: Annotated[str, typer.Option("--encoder", "-e", help="Encoder whose current vectors to index.")] = "default",
+    memory_budget_gb: Annotated[float, typer.Option(help=describe(IndexSettings, "memory_budget_gb"))] = default(IndexSettings, "memory_budget_gb"),
+    home: HomeOption = None,
+) -> None:
+    """Build (replace) the FAISS indexes of an encoder through the faiss_index asset."""
+    settings = build(IndexSettings, memory_budget_gb=memory_budget_gb)
+    paths = home_paths(home)
+    need_embeddings(paths, encoder)
+    with console.status(f"building {encoder} indexes..."):
+        outcome = run_index(paths, encoder, settings)
+    if not outcome.success:
+        fail(outcome.failure or "faiss_index failed")
+    console.print(Markdown(outcome.metadata["faiss_index"]["indexes"]))
+
+
+@app.command()
+def search(
+    query: Annotated[str | None, typer.Argument(help="Text query, e.g. \"headlight assembly\".")] = None,
+    encoder: Annotated[str, typer.Option("--encoder", "-e")] = "default",
+    k: Annotated[int, typer.Option("-k", help="Number of results.")] = 10,
+    image: Annotated[Path | None, typer.Option("--image", help="Search by photo.")] = None,
+    audio: Annotated[Path | None, typer.Option("--audio", help="Search by sound (imagebind).")] = None,
+    like: Annotated[str | None, typer.Option("--like", help="Posts like this post_id.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this marketplace.")] = None,
+    min_price: Annotated[float | None, typer.Option(help="Minimum price, USD.")] = None,
+    max_price: Annotated[float | None, typer.Option(help="Maximum price, USD.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only posts scraped on or after YYYY-MM-DD.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
+    html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML gallery with thumbnails here.")] = None,
+    home: HomeOption = None,
+) -> None:
+    """Search posts by text, photo, sound or example post, with filters."""
+    paths = home_paths(home, create=False)
+    known_encoder(paths, encoder)
+    from c2c_assets.embeddings.store import SIDES
+    from c2c_assets.search.index import current_build
+
+    if not any(current_build(paths, encoder, side) for side in SIDES):
+        fail(f"encoder {encoder!r} has no search index yet: run `c2c index -e {encoder}` first")
+    from c2c_assets.search.service import Filters, SearchError
+    from c2c_assets.search.service import search as run_search
+
+    filters = Filters(source, min_price, max_price, parse_date(since, "--since"))
+    try:
+        hits = run_search(paths, encoder, k, filters, text=query, image=image, audio=audio, like=like)
+    except SearchError as error:
+        fail(str(error))
+    if html is not None:
+        from c2c_assets.reporting.gallery import write_gallery
+
+        write_gallery(html, paths, hits, title=query or str(image or audio or like))
+    if as_json:
+        print(json.dumps([hit.as_dict() for hit in hits], indent=2))
+        return
+    table = Table("score", "post_id", "title", "price", "source", title=f"{len(hits)} results ({encoder})")
+    for hit in hits:
+        price = "" if hit.price_usd is None else f"${hit.price_usd:,.0f}"
+        title = escape(hit.title) + (" [dim](text predicted from photos)[/]" if hit.text_predicted else "")
+        table.add_row(f"{hit.score:.3f}", hit.post_id, title, price, hit.source)
+    console.print(table)
