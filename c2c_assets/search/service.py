@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -111,18 +111,38 @@ class Hit:
 
 
 class LoadedIndex:
+    """One published index build, opened for queries without reading it whole: the FAISS file is
+    memory-mapped (the OS pages in what a search touches) and the id map stays an Arrow table on a
+    memory map, converted to Python only for the rows a query returns."""
+
     def __init__(self, build_dir: Path) -> None:
         import faiss
 
         self.build_dir = build_dir
         self.meta = json.loads((build_dir / "meta.json").read_text())
-        self.index = faiss.read_index(str(build_dir / "index.faiss"))
+        path = str(build_dir / "index.faiss")
+        try:
+            self.index = faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        except RuntimeError:  # an index type FAISS cannot map: read it
+            self.index = faiss.read_index(path)
         idx.set_search_params(self.index, idx.IndexPlan(self.meta["kind"], self.meta["params"]))
-        ids = pq.read_table(build_dir / "ids.parquet")
-        self.post_ids = ids.column("post_id").to_pylist()
-        self.content_hashes = ids.column("content_hash").to_pylist()
-        flags = ids.column("text_predicted").to_pylist() if "text_predicted" in ids.column_names else None
-        self.text_predicted = flags or [False] * len(self.post_ids)
+        self.ids = pq.read_table(build_dir / "ids.parquet", memory_map=True)
+
+    def __len__(self) -> int:
+        return self.ids.num_rows
+
+    def position(self, post_id: str) -> int | None:
+        """The row of ``post_id`` in the index, or None if it is not there."""
+        import pyarrow.compute as pc
+
+        found = pc.index(self.ids.column("post_id"), post_id).as_py()
+        return None if found < 0 else found
+
+    def rows(self, positions: Sequence[int]) -> list[tuple[str, str, bool]]:
+        """(post_id, content_hash, text_predicted) of the given rows."""
+        taken = self.ids.take(list(positions))
+        flags = taken.column("text_predicted").to_pylist() if "text_predicted" in taken.column_names else [False] * taken.num_rows
+        return list(zip(taken.column("post_id").to_pylist(), taken.column("content_hash").to_pylist(), (bool(f) for f in flags), strict=True))
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         k = min(k, self.index.ntotal)
@@ -160,9 +180,10 @@ def query_vector(home: C2cHome, encoder_name: str, *, text: str | None = None, i
         raise SearchError(str(error)) from None
     if kind == "like":
         loaded = load_index(home, encoder_name, "post")
-        if like not in loaded.post_ids:
+        row = loaded.position(like)
+        if row is None:
             raise SearchError(f"unknown post {like!r} (not in the {encoder_name} index)")
-        vector = loaded.index.reconstruct(loaded.post_ids.index(like)) if loaded.meta["kind"] != "ivf" else _stored_vector(home, encoder_name, like)
+        vector = loaded.index.reconstruct(row) if loaded.meta["kind"] != "ivf" else _stored_vector(home, encoder_name, like)
         return side, np.asarray(vector, dtype=np.float32)
     if kind == "text" and not text.strip():
         raise SearchError("the text query is empty")
@@ -208,9 +229,10 @@ def search(home: C2cHome, encoder: str, k: int = 10, filters: Filters | None = N
     wanted = k * 4 + 1
     while True:
         scores, positions = loaded.search(vector, wanted)
+        found = [(int(p), float(score)) for p, score in zip(positions[0], scores[0], strict=True) if p >= 0]
         candidates = [
-            (loaded.post_ids[p], loaded.content_hashes[p], float(s), loaded.text_predicted[p])
-            for p, s in zip(positions[0], scores[0], strict=True) if p >= 0
+            (post_id, content_hash, score, predicted)
+            for (post_id, content_hash, predicted), (_, score) in zip(loaded.rows([p for p, _ in found]), found, strict=True)
         ]
         candidates = [c for c in candidates if c[0] != exclude]
         with connect(home, read_only=True) as db:

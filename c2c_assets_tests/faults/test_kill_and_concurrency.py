@@ -149,7 +149,7 @@ def test_a_search_while_the_index_is_replaced(tmp_path):
         while not done.is_set():
             try:
                 loaded = load_index(home, "e", "post")
-                assert loaded.index.ntotal == len(loaded.post_ids)
+                assert loaded.index.ntotal == len(loaded)
                 loaded.search(np.ones(16, dtype="float32") / 4, 5)
             except Exception as error:  # noqa: BLE001 - any failure is a problem
                 problems.append(repr(error))
@@ -316,4 +316,4 @@ def test_kill_9_mid_index_build_keeps_the_live_index(tmp_path, kill_after_s):
     child.send_signal(signal.SIGKILL)
     child.wait()
     loaded = load_index(home, "e", "post")
-    assert loaded.post_ids[0] == "old0" and loaded.index.ntotal == 8
+    assert loaded.rows([0])[0][0] == "old0" and loaded.index.ntotal == 8
