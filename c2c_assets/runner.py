@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from c2c_assets.home import C2cHome
+from c2c_assets.storage import write_atomic
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -53,10 +53,7 @@ def dagster_instance(home: C2cHome) -> dg.DagsterInstance:
     folder.mkdir(parents=True, exist_ok=True)
     config = folder / "dagster.yaml"
     if not config.exists():
-        if _PROJECT_INSTANCE.exists():
-            shutil.copyfile(_PROJECT_INSTANCE, config)
-        else:
-            config.write_text(_MINIMAL_INSTANCE)
+        write_atomic(config, _PROJECT_INSTANCE.read_bytes() if _PROJECT_INSTANCE.exists() else _MINIMAL_INSTANCE)
     return DagsterInstance.from_config(str(folder))
 
 

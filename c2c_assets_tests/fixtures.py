@@ -14,6 +14,8 @@ from typing import Any
 
 from PIL import Image
 
+from c2c_assets.runner import RunOutcome, materialize, register_encoder
+
 REPO = Path(__file__).resolve().parents[1]
 # The ingest contract's own examples (docs/ingest-contract.md), kept in the repository.
 EXAMPLE_INBOX = REPO / "docs" / "examples" / "inbox"
@@ -25,53 +27,44 @@ def copy_inbox(target: Path, source: Path = EXAMPLE_INBOX) -> Path:
     return target
 
 
-def ingest(home, inbox, instance, day=DAY):
-    import dagster as dg
-
+def ingest(home, inbox, instance, day=DAY) -> RunOutcome:
     from c2c_assets.defs.ingest.assets import ingest_dumps
-    from c2c_assets.defs.resources import C2cResource
 
-    result = dg.materialize(
-        [ingest_dumps], partition_key=day, instance=instance,
-        resources={"c2c": C2cResource(home=str(home.root), inbox=str(inbox))},
-    )
-    assert result.success
-    return result
+    outcome = materialize(home, [ingest_dumps], partition_key=day, instance=instance, inbox=inbox)
+    assert outcome.success, outcome.failure
+    return outcome
 
 
-def embed(home, instance, encoder, day=DAY, raise_on_error=True):
+def embed(home, instance, encoder, day=DAY, must_succeed=True) -> RunOutcome:
+    """post_embeddings (and its check) for one date and encoder, on the CPU in small batches."""
     import dagster as dg
 
     from c2c_assets.defs.embeddings.assets import post_embeddings
     from c2c_assets.defs.embeddings.checks import vectors_valid
-    from c2c_assets.defs.resources import C2cResource
+    from c2c_assets.encoders import RuntimeSettings
 
-    if not instance.has_dynamic_partition("encoders", encoder):
-        instance.add_dynamic_partitions("encoders", [encoder])
-    return dg.materialize(
-        [post_embeddings, vectors_valid],
-        partition_key=dg.MultiPartitionKey({"date": day, "encoder": encoder}),
-        instance=instance,
-        resources={"c2c": C2cResource(home=str(home.root))},
-        run_config={"ops": {"post_embeddings": {"config": {"device": "cpu", "batch_size": 4}}}},
-        raise_on_error=raise_on_error,
+    register_encoder(instance, encoder)
+    outcome = materialize(
+        home, [post_embeddings, vectors_valid], partition_key=dg.MultiPartitionKey({"date": day, "encoder": encoder}),
+        instance=instance, config={"post_embeddings": RuntimeSettings(device="cpu", batch_size=4)},
     )
+    assert outcome.success or not must_succeed, outcome.failure
+    return outcome
 
 
-def metadata(result) -> dict[str, Any]:
-    """The metadata of a run's one materialization, as plain values."""
-    [event] = result.get_asset_materialization_events()
-    return {k: v.value for k, v in event.materialization.metadata.items()}
+def metadata(outcome: RunOutcome, asset: str | None = None) -> dict[str, Any]:
+    """The metadata of one asset a run materialized (the only one, unless named)."""
+    if asset is None:
+        [asset] = outcome.metadata
+    return outcome.metadata[asset]
 
 
 def build_index(home, instance, encoder) -> dict[str, Any]:
-    import dagster as dg
-
-    from c2c_assets.defs.resources import C2cResource
     from c2c_assets.defs.search.assets import faiss_index
 
-    result = dg.materialize([faiss_index], partition_key=encoder, instance=instance, resources={"c2c": C2cResource(home=str(home.root))})
-    return metadata(result)
+    outcome = materialize(home, [faiss_index], partition_key=encoder, instance=instance)
+    assert outcome.success, outcome.failure
+    return metadata(outcome)
 
 
 def jpeg_bytes(size=(64, 48), color=(200, 30, 30), mode="RGB", **save) -> bytes:

@@ -27,9 +27,8 @@ def inbox(tmp_path, examples_inbox):
 @pytest.mark.parametrize("encoder", ["default-tiny", "vit-tiny", "clip-tiny", "imagebind-tiny", "openflamingo-tiny"])
 def test_each_tiny_encoder_embeds_the_examples_and_passes_its_check(home, inbox, instance, encoder):
     ingest(home, inbox, instance)
-    result = embed(home, instance, encoder)
-    [evaluation] = result.get_asset_check_evaluations()
-    assert evaluation.passed, evaluation.metadata
+    result = embed(home, instance, encoder)  # fails unless the vectors_valid check passed too
+    assert result.success and not result.failed_checks
     assert metadata(result)["embedded"] == 10  # every example post has a photo, so photo-only encoders embed all
     rows = query(home, "SELECT count(*), count(DISTINCT post_id), min(len(vector)) FROM embeddings WHERE encoder = ?", [encoder])
     assert rows[0][:2] == (10, 10) and rows[0][2] > 0
@@ -115,7 +114,7 @@ def test_photo_only_encoder_skips_photo_less_posts_and_the_check_agrees(home, in
     ingest(home, inbox, instance)
     result = embed(home, instance, "vit-tiny")
     assert metadata(result)["not_embeddable"] == 1 and metadata(result)["embedded"] == 9
-    assert result.get_asset_check_evaluations()[0].passed
+    assert result.success and not result.failed_checks  # the check agrees
     assert metadata(embed(home, instance, "clip-tiny"))["embedded"] == 10  # text+image encoders embed it from text
 
 
@@ -148,7 +147,7 @@ def test_a_crash_mid_partition_keeps_the_old_partition(home, inbox, instance, mo
         return encoder
 
     monkeypatch.setattr(registry, "create_encoder", create_crashing)
-    failed = embed(home, instance, "clip-tiny", raise_on_error=False)
+    failed = embed(home, instance, "clip-tiny", must_succeed=False)
     assert not failed.success and calls["n"] == 2
     assert path.read_bytes() == before
     assert not [p for p in home.lake.rglob("*") if p.name.endswith(".tmp")]
