@@ -7,6 +7,9 @@ from pathlib import Path
 import dagster as dg
 
 from c2c_assets.home import C2cHome
+from c2c_assets.ingest.fetcher import FetchSettings
+from c2c_assets.ingest.images import ImageSettings
+from c2c_assets.ingest.pipeline import IngestSettings
 
 
 class C2cResource(dg.ConfigurableResource):
@@ -30,11 +33,7 @@ class C2cResource(dg.ConfigurableResource):
         chosen = self.inbox or os.environ.get("C2C_INBOX")
         return Path(chosen).expanduser().resolve() if chosen else self.paths().inbox
 
-    def ingest_settings(self):  # -> IngestSettings; imported lazily to keep definitions light
-        from c2c_assets.ingest.fetcher import FetchSettings
-        from c2c_assets.ingest.images import ImageSettings
-        from c2c_assets.ingest.pipeline import IngestSettings
-
+    def ingest_settings(self) -> IngestSettings:
         return IngestSettings(
             image=ImageSettings(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels),
             fetch=FetchSettings(

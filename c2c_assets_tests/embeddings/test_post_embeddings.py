@@ -128,7 +128,7 @@ def test_a_crash_mid_partition_keeps_the_old_partition(home, inbox, instance, mo
         dump.write_text("".join(json.dumps({**r, "title": r["title"] + " (reposted)"}) + "\n" for r in records))
     ingest(home, inbox, instance)  # every post changed: the whole partition must be re-embedded
     monkeypatch.setattr(embeddings, "CHUNK_POSTS", 3)
-    import c2c_assets.encoders as registry
+    import c2c_assets.defs.embeddings.assets as registry  # where the asset looks create_encoder up
 
     real_create = registry.create_encoder
     calls = {"n": 0}

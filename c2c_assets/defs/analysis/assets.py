@@ -2,10 +2,18 @@
 
 import dagster as dg
 
+from c2c_assets import catalog
+from c2c_assets.analysis.pipeline import analyse, build_map, compare, load_truth, report_cards, summarise_metrics
 from c2c_assets.analysis.settings import AnalysisSettings
+from c2c_assets.analysis.views import VIEWS
 from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.lake import partition_file
+from c2c_assets.reporting.cluster_report import cluster_report_markdown, write_cluster_report_html
+from c2c_assets.reporting.comparison import comparison_markdown, write_comparison_html
+from c2c_assets.reporting.map_png import png_markdown
+from c2c_assets.storage import read_table
 
 OWNER = "team:c2c-ml"
 # Columns that describe a row rather than score it: no "best" highlight.
@@ -44,10 +52,6 @@ class AnalysisConfig(dg.Config, AnalysisSettings):
     partitions_def=encoders,
 )
 def analyse_encoder(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource):
-    from c2c_assets import catalog
-    from c2c_assets.analysis.pipeline import analyse, summarise_metrics
-    from c2c_assets.reporting.comparison import comparison_markdown
-    from c2c_assets.analysis.views import VIEWS
 
     home = c2c.paths()
     encoder = context.partition_key
@@ -87,10 +91,6 @@ def analyse_encoder(context: dg.AssetExecutionContext, config: AnalysisConfig, c
     "reports/<encoder>/clusters.html; the same in the UI.",
 )
 def cluster_report(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.MaterializeResult:
-    from c2c_assets.analysis.pipeline import report_cards, summarise_metrics
-    from c2c_assets.reporting.cluster_report import cluster_report_markdown, write_cluster_report_html
-    from c2c_assets.lake import partition_file
-    from c2c_assets.storage import read_table
 
     home = c2c.paths()
     encoder = context.partition_key
@@ -119,8 +119,6 @@ def cluster_report(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Ma
     "the UI and an interactive HTML map (pan, zoom, hover shows title, price and thumbnail; colour by cluster).",
 )
 def umap_map(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource) -> dg.MaterializeResult:
-    from c2c_assets.analysis.pipeline import build_map
-    from c2c_assets.reporting.map_png import png_markdown
 
     png, page, n = build_map(c2c.paths(), context.partition_key, config.settings())
     return dg.MaterializeResult(
@@ -142,8 +140,6 @@ def umap_map(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2c
     "prefix, multi-image strategy) as encoder configs. HTML under reports/comparison.html; `c2c report` prints it.",
 )
 def encoder_comparison(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource) -> dg.MaterializeResult:
-    from c2c_assets.analysis.pipeline import compare, load_truth
-    from c2c_assets.reporting.comparison import comparison_markdown, write_comparison_html
 
     home = c2c.paths()
     analysed = sorted(p.parent.name.split("=", 1)[1] for p in home.lake.glob("clusters/encoder=*/part-0.parquet"))

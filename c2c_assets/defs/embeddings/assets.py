@@ -4,9 +4,15 @@ from datetime import date
 
 import dagster as dg
 
+from c2c_assets import catalog
 from c2c_assets.defs.embeddings.partitions import date_encoder, same_date
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.embeddings.embed import embed_date
+from c2c_assets.embeddings.store import VIEWS
+from c2c_assets.encoders import create_encoder
 from c2c_assets.encoders.base import RuntimeSettings
+from c2c_assets.image_to_text.thin_text import find_predictor
+from c2c_assets.progress import reporter
 
 OWNER = "team:c2c-ml"
 
@@ -44,12 +50,6 @@ class EmbedConfig(dg.Config, RuntimeSettings):
     "(`text_predicted`). DuckDB view `embeddings`.",
 )
 def post_embeddings(context: dg.AssetExecutionContext, config: EmbedConfig, c2c: C2cResource) -> dg.MaterializeResult:
-    from c2c_assets import catalog
-    from c2c_assets.embeddings.embed import embed_date
-    from c2c_assets.embeddings.store import VIEWS
-    from c2c_assets.encoders import create_encoder
-    from c2c_assets.image_to_text.thin_text import find_predictor
-    from c2c_assets.progress import reporter
 
     keys = context.partition_key.keys_by_dimension
     home = c2c.paths()

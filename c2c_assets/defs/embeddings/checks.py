@@ -8,6 +8,8 @@ from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.partitions import date_encoder
 from c2c_assets.defs.partitioned_checks import partitioned_asset_check
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.embeddings.checks import check_partition, expected_post_ids
+from c2c_assets.encoders import create_encoder
 
 
 @partitioned_asset_check(
@@ -18,8 +20,6 @@ from c2c_assets.defs.resources import C2cResource
     "with a photo); all finite, unit norm, of the encoder's declared width.",
 )
 def vectors_valid(context: dg.AssetCheckExecutionContext, c2c: C2cResource) -> dg.AssetCheckResult:
-    from c2c_assets.embeddings.checks import check_partition, expected_post_ids
-    from c2c_assets.encoders import create_encoder
 
     keys = context.partition_key.keys_by_dimension
     home = c2c.paths()

@@ -2,8 +2,12 @@
 
 import dagster as dg
 
+from c2c_assets import catalog
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.encoders import RuntimeSettings
+from c2c_assets.image_to_text.pipeline import train_and_evaluate
 from c2c_assets.image_to_text.settings import ImageToTextSettings
+from c2c_assets.image_to_text.views import VIEWS
 
 OWNER = "team:c2c-ml"
 configurations = dg.StaticPartitionsDefinition(["offline", "paper"])
@@ -39,10 +43,6 @@ class ImageToTextConfig(dg.Config, ImageToTextSettings):
     pool="gpu",
 )
 def image_to_text(context: dg.AssetExecutionContext, config: ImageToTextConfig, c2c: C2cResource):
-    from c2c_assets import catalog
-    from c2c_assets.encoders import RuntimeSettings
-    from c2c_assets.image_to_text.pipeline import train_and_evaluate
-    from c2c_assets.image_to_text.views import VIEWS
 
     home = c2c.paths()
     result = train_and_evaluate(

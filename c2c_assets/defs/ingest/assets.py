@@ -5,9 +5,13 @@ from datetime import date
 
 import dagster as dg
 
+from c2c_assets import catalog
 from c2c_assets.defs.ingest.partitions import scrape_dates
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.ingest import summary as report
 from c2c_assets.ingest.dumps import fingerprints_digest
+from c2c_assets.ingest.pipeline import ingest_date
+from c2c_assets.ingest.views import VIEWS
 
 OWNER = "team:c2c-data"
 INBOX_DIGEST = "inbox_digest"  # posts metadata: the digest of the dumps a partition was made from
@@ -59,10 +63,6 @@ _TABLE_KINDS = {"parquet", "duckdb"}
     partitions_def=scrape_dates,
 )
 def ingest_dumps(context: dg.AssetExecutionContext, c2c: C2cResource):
-    from c2c_assets import catalog
-    from c2c_assets.ingest import summary as report
-    from c2c_assets.ingest.pipeline import ingest_date
-    from c2c_assets.ingest.views import VIEWS
 
     home = c2c.paths()
     scrape_date = date.fromisoformat(context.partition_key)

@@ -8,6 +8,7 @@ import dagster as dg
 from c2c_assets.defs.ingest.partitions import scrape_dates
 from c2c_assets.defs.partitioned_checks import partitioned_asset_check
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.ingest.invariants import duplicate_post_ids, image_row_mismatches, line_accounts
 from c2c_assets.ingest.summary import markdown_table
 
 
@@ -19,7 +20,6 @@ from c2c_assets.ingest.summary import markdown_table
     description="For every dump of the date: accepted posts + quarantined lines == non-blank lines in the dump.",
 )
 def lines_accounted_for(context: dg.AssetCheckExecutionContext, c2c: C2cResource) -> dg.AssetCheckResult:
-    from c2c_assets.ingest.invariants import line_accounts
 
     accounts = line_accounts(c2c.paths(), c2c.inbox_path(), date.fromisoformat(context.partition_key))
     rows = [[a.dump, a.lines, a.accepted, a.quarantined, "ok" if a.balanced else "MISMATCH"] for a in accounts]
@@ -31,7 +31,6 @@ def lines_accounted_for(context: dg.AssetCheckExecutionContext, c2c: C2cResource
 
 @partitioned_asset_check(asset="posts", partitions_def=scrape_dates, blocking=True, description="post_id is unique in the partition.")
 def post_id_unique(context: dg.AssetCheckExecutionContext, c2c: C2cResource) -> dg.AssetCheckResult:
-    from c2c_assets.ingest.invariants import duplicate_post_ids
 
     duplicates = duplicate_post_ids(c2c.paths(), date.fromisoformat(context.partition_key))
     return dg.AssetCheckResult(
@@ -48,7 +47,6 @@ def post_id_unique(context: dg.AssetCheckExecutionContext, c2c: C2cResource) -> 
     description="Every photo reference of every post has exactly one post_images row, at positions 0..n-1.",
 )
 def one_row_per_image_reference(context: dg.AssetCheckExecutionContext, c2c: C2cResource) -> dg.AssetCheckResult:
-    from c2c_assets.ingest.invariants import image_row_mismatches
 
     bad = image_row_mismatches(c2c.paths(), date.fromisoformat(context.partition_key))
     return dg.AssetCheckResult(

@@ -8,6 +8,8 @@ import dagster as dg
 from c2c_assets.defs.ingest.assets import INBOX_DIGEST, ingest_job
 from c2c_assets.defs.ingest.partitions import scrape_dates
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.ingest.dumps import find_dumps
+from c2c_assets.ingest.inbox import plan_runs
 
 
 def ingested_digests(instance: dg.DagsterInstance, partitions: list[str]) -> dict[str, str]:
@@ -40,8 +42,6 @@ def ingested_digests(instance: dg.DagsterInstance, partitions: list[str]) -> dic
     "`posts` partition was already made from these very dumps (by `c2c ingest`, say) is not requested again.",
 )
 def inbox_sensor(context: dg.SensorEvaluationContext, c2c: C2cResource) -> dg.SensorResult:
-    from c2c_assets.ingest.dumps import find_dumps
-    from c2c_assets.ingest.inbox import plan_runs
 
     inbox = c2c.inbox_path()
     plan = plan_runs(find_dumps(inbox), json.loads(context.cursor) if context.cursor else {})

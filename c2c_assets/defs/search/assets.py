@@ -5,6 +5,8 @@ import dagster as dg
 from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.ingest.summary import markdown_table
+from c2c_assets.search.service import build_indexes
 from c2c_assets.search.settings import IndexSettings
 
 OWNER = "team:c2c-ml"
@@ -27,8 +29,6 @@ class IndexConfig(dg.Config, IndexSettings):
     "held-out queries to recall@10 >= 0.95 against exact search. Replaced atomically; `c2c search` reads it.",
 )
 def faiss_index(context: dg.AssetExecutionContext, config: IndexConfig, c2c: C2cResource) -> dg.MaterializeResult:
-    from c2c_assets.ingest.summary import markdown_table
-    from c2c_assets.search.service import build_indexes
 
     encoder = context.partition_key
     infos = build_indexes(c2c.paths(), encoder, int(config.memory_budget_gb * (1 << 30)), log=context.log.info)
