@@ -43,7 +43,7 @@ def main() -> None:
     import faiss
 
     from c2c_assets.search import index as idx
-    from c2c_assets.search.service import held_out_queries
+    from c2c_assets.search.build import held_out_queries
 
     vectors = synthetic(args.n, args.dim, seed=0)
     # Held-out queries from the same distribution, not in the index.

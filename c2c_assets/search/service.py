@@ -1,4 +1,4 @@
-"""Build an encoder's indexes, and search them by text, photo, sound or example post.
+"""Search an encoder's indexes by text, photo, sound or example post (``build`` makes them).
 
 Which index a query uses follows the encoder's spaces: CLIP and ImageBind put text, photos and
 sound in one space, so a text query searches the *image* side (cross-modal); the default encoder's
@@ -10,8 +10,7 @@ or vanished since the index was built is never returned.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from c2c_assets.embeddings.store import SIDES, current_side, stored_vector
+from c2c_assets.embeddings.store import stored_vector
 from c2c_assets.encoders import EncoderError, create_encoder, encoder_configs, query_side
 from c2c_assets.home import C2cHome
 from c2c_assets.search import index as idx
@@ -29,45 +28,6 @@ from c2c_assets.warehouse import connect
 
 class SearchError(ValueError):
     """A query that cannot be answered, with a message for the person who asked."""
-
-
-def held_out_queries(vectors: np.ndarray, n: int = 500, seed: int = 0) -> np.ndarray:
-    """Tuning queries that lie on the data but are not in the index: for a seeded sample of vectors,
-    the normalized midpoint between each and its nearest other vector (random points would sit
-    between clusters, where no real query falls)."""
-    import faiss
-
-    rng = np.random.default_rng(seed)
-    sample = vectors[rng.choice(len(vectors), size=min(n, len(vectors)), replace=False)]
-    _, neighbours = faiss.knn(sample, vectors, 2, metric=faiss.METRIC_INNER_PRODUCT)
-    partner = vectors[neighbours[:, 1]] if len(vectors) > 1 else sample
-    queries = sample + partner
-    norms = np.linalg.norm(queries, axis=1, keepdims=True)
-    return np.ascontiguousarray(queries / np.where(norms > 0, norms, 1), dtype=np.float32)
-
-
-def build_indexes(
-    home: C2cHome, encoder: str, memory_budget_bytes: int = 8 << 30, log: Callable[[str], None] = lambda _: None
-) -> list[idx.BuildInfo]:
-    """One index per side the encoder has (post, text, image), published atomically."""
-    infos = []
-    for side, column in SIDES.items():
-        loaded = current_side(home, encoder, column)
-        if loaded is None:
-            continue
-        ids, vectors = loaded
-        plan = idx.choose_plan(*vectors.shape, memory_budget_bytes)
-        started = time.perf_counter()
-        index = idx.build(vectors, plan)
-        queries = held_out_queries(vectors)
-        plan, recall = idx.tune(index, plan, vectors, queries)
-        seconds = time.perf_counter() - started
-        qps = idx.queries_per_second(index, queries)
-        info = idx.BuildInfo(encoder, side, plan.kind, plan.params, len(vectors), vectors.shape[1], recall, seconds, qps, 0, time.time())
-        idx.publish(home, encoder, side, index, ids, info)
-        log(f"{encoder}/{side}: {plan.kind} {plan.params} over {len(vectors)} vectors, recall@10 {recall:.3f}, {qps:,.0f} q/s")
-        infos.append(info)
-    return infos
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ def test_tuning_reaches_the_recall_target_on_structured_data():
     plan = idx.choose_plan(*vectors.shape)
     assert plan.kind == "hnsw"
     index = idx.build(vectors, idx.IndexPlan("hnsw", {"M": 16, "efConstruction": 40, "efSearch": 8}))
-    from c2c_assets.search.service import held_out_queries
+    from c2c_assets.search.build import held_out_queries
 
     tuned, recall = idx.tune(index, idx.IndexPlan("hnsw", {"M": 16, "efConstruction": 40, "efSearch": 8}), vectors, held_out_queries(vectors, 200))
     assert recall >= 0.95 and tuned.params["efSearch"] > 8

@@ -6,7 +6,7 @@ from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.ingest.summary import markdown_table
-from c2c_assets.search.service import build_indexes
+from c2c_assets.search.build import build_indexes
 from c2c_assets.search.settings import IndexSettings
 
 OWNER = "team:c2c-ml"
