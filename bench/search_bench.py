@@ -57,7 +57,8 @@ def main() -> None:
     plan = idx.choose_plan(args.n, args.dim)
     started = time.perf_counter()
     index = idx.build(vectors, plan)
-    tuned, tune_recall = idx.tune(index, plan, vectors, held_out_queries(vectors, 500))
+    tuning = held_out_queries(vectors, 500)
+    tuned, tune_recall = idx.tune(index, plan, tuning, idx.exact_neighbours(tuning, vectors))
     build_s = time.perf_counter() - started
     idx.set_search_params(index, tuned)
 

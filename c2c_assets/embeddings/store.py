@@ -133,6 +133,31 @@ def iter_current_vectors(
             yield batch.column(0).to_pylist(), to_matrix(batch.column(1))
 
 
+def current_side_shape(home: C2cHome, encoder: str, column: str) -> tuple[int, int] | None:
+    """(rows, width) of one side's current vectors, without reading them; None where there are none."""
+    sql = current_vectors_sql(home, encoder, column)
+    if sql is None:
+        return None
+    with scratch(home) as db:
+        rows, width = db.execute(f"SELECT count(*), max(len(v)) FROM ({sql})").fetchone()
+    return (int(rows), int(width)) if rows else None
+
+
+def iter_current_side(
+    home: C2cHome, encoder: str, column: str, batch_rows: int = 65_536
+) -> Iterator[tuple[pa.Table, np.ndarray]]:
+    """``current_side`` in batches: (ids: post_id, content_hash, text_predicted; float32 matrix), so that an
+    index is built from a stream, never from a second copy of every vector. The order is the scan's, the
+    same on every pass over an unchanged lake."""
+    sql = current_vectors_sql(home, encoder, column)
+    if sql is None:
+        return
+    with scratch(home) as db:
+        for batch in db.sql(f"SELECT post_id, content_hash, text_predicted, v FROM ({sql})").to_arrow_reader(batch_rows):
+            table = pa.Table.from_batches([batch])
+            yield table.select(["post_id", "content_hash", "text_predicted"]), to_matrix(table.column("v"))
+
+
 def current_side(home: C2cHome, encoder: str, column: str) -> tuple[pa.Table, np.ndarray] | None:
     """Ids (post_id, content_hash, text_predicted), sorted by post_id, and vectors of one side's current
     vectors, or None where the encoder has no such side or no current vector."""

@@ -55,36 +55,75 @@ def _faiss() -> Any:
     return faiss
 
 
+def estimated_bytes(plan: IndexPlan, n: int, dim: int) -> int:
+    """What the index will hold in memory (autofaiss's idea: decide before building)."""
+    if plan.kind == "flat":
+        return n * dim * 4
+    if plan.kind == "hnsw":
+        return n * (dim * 4 + plan.params["M"] * 2 * 4 + 64)
+    m = _pq_bytes(dim)
+    return n * (m + dim + 16) + plan.params["nlist"] * dim * 4
+
+
+def _pq_bytes(dim: int) -> int:
+    return next(m for m in (64, 48, 32, 24, 16, 8, 4, 2, 1) if dim % m == 0 and m <= dim // 4 or m == 1)
+
+
+def training_rows(plan: IndexPlan) -> int:
+    """How many sampled vectors the plan's training needs (0: none)."""
+    return 64 * plan.params["nlist"] if plan.kind == "ivf" else 0
+
+
+def new_index(plan: IndexPlan, dim: int) -> Any:
+    """An empty index of the plan's kind (IVF still to be trained: ``train``)."""
+    faiss = _faiss()
+    if plan.kind == "flat":
+        return faiss.IndexFlatIP(dim)
+    if plan.kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, plan.params["M"], faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = plan.params["efConstruction"]
+        return index
+    if plan.kind == "ivf":
+        # PQ codes in the lists, re-ranked from 8-bit codes: about a quarter of the memory of the vectors.
+        return faiss.index_factory(dim, f"IVF{plan.params['nlist']},PQ{_pq_bytes(dim)},Refine(SQ8)", faiss.METRIC_INNER_PRODUCT)
+    raise ValueError(f"unknown index kind {plan.kind!r}")
+
+
+def train(index: Any, plan: IndexPlan, sample: np.ndarray) -> None:
+    """Train an IVF index on a sample; its coarse quantizer on a GPU when faiss has one (the index stays a CPU index)."""
+    if plan.kind != "ivf":
+        return
+    faiss = _faiss()
+    dim = sample.shape[1]
+    ivf = faiss.extract_index_ivf(index)
+    if getattr(faiss, "get_num_gpus", lambda: 0)() > 0:
+        clustering = faiss.Clustering(dim, plan.params["nlist"])
+        gpu_quantizer = faiss.index_cpu_to_all_gpus(faiss.IndexFlatIP(dim))
+        clustering.train(sample, gpu_quantizer)
+        ivf.quantizer.add(faiss.vector_to_array(clustering.centroids).reshape(-1, dim))
+        ivf.is_trained = False
+    index.train(np.ascontiguousarray(sample, dtype=np.float32))
+
+
 def build(vectors: np.ndarray, plan: IndexPlan, threads: int | None = None) -> Any:
-    """Build on the CPU; IVF trains on a GPU when faiss has one (the index is moved back to the CPU)."""
+    """An index over an in-memory matrix (benchmarks, tests); the platform streams (``search.build``)."""
     faiss = _faiss()
     if threads:
         faiss.omp_set_num_threads(threads)
-    n, dim = vectors.shape
-    if plan.kind == "flat":
-        index = faiss.IndexFlatIP(dim)
-    elif plan.kind == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, plan.params["M"], faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = plan.params["efConstruction"]
-    elif plan.kind == "ivf":
-        # PQ codes in the lists, re-ranked from 8-bit codes: about a quarter of the memory of the vectors.
-        m = next(m for m in (64, 48, 32, 24, 16, 8, 4, 2, 1) if dim % m == 0 and m <= dim // 4 or m == 1)
-        index = faiss.index_factory(dim, f"IVF{plan.params['nlist']},PQ{m},Refine(SQ8)", faiss.METRIC_INNER_PRODUCT)
-        sample = vectors[np.sort(np.random.default_rng(0).choice(n, size=min(n, 64 * plan.params["nlist"]), replace=False))]
-        ivf = faiss.extract_index_ivf(index)
-        if getattr(faiss, "get_num_gpus", lambda: 0)() > 0:
-            # Train the coarse quantizer on the GPU; the index itself stays a CPU index.
-            clustering = faiss.Clustering(dim, plan.params["nlist"])
-            gpu_quantizer = faiss.index_cpu_to_all_gpus(faiss.IndexFlatIP(dim))
-            clustering.train(sample, gpu_quantizer)
-            ivf.quantizer.add(faiss.vector_to_array(clustering.centroids).reshape(-1, dim))
-            ivf.is_trained = False
-        index.train(sample)
-    else:
-        raise ValueError(f"unknown index kind {plan.kind!r}")
+    index = new_index(plan, vectors.shape[1])
+    if plan.kind == "ivf":
+        n = len(vectors)
+        train(index, plan, vectors[np.sort(np.random.default_rng(0).choice(n, size=min(n, training_rows(plan)), replace=False))])
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     set_search_params(index, plan)
     return index
+
+
+def exact_neighbours(queries: np.ndarray, vectors: np.ndarray, k: int = K) -> np.ndarray:
+    """Row numbers of the exact top-k by inner product (brute force: no second copy of the vectors)."""
+    faiss = _faiss()
+    _, truth = faiss.knn(queries, vectors, k, metric=faiss.METRIC_INNER_PRODUCT)
+    return truth
 
 
 def set_search_params(index: Any, plan: IndexPlan) -> None:
@@ -101,14 +140,12 @@ def recall_at_k(found: np.ndarray, truth: np.ndarray) -> float:
     return hits / truth.size
 
 
-def tune(index: Any, plan: IndexPlan, vectors: np.ndarray, queries: np.ndarray, target: float = TARGET_RECALL) -> tuple[IndexPlan, float]:
-    """Raise efSearch / nprobe until recall@10 against exact search on held-out queries reaches ``target``."""
-    faiss = _faiss()
+def tune(index: Any, plan: IndexPlan, queries: np.ndarray, truth: np.ndarray, target: float = TARGET_RECALL) -> tuple[IndexPlan, float]:
+    """Raise efSearch / nprobe until recall@10 against ``truth`` (the exact top 10 of each held-out query,
+    ``exact_neighbours``) reaches ``target``."""
     if plan.kind == "flat":
         return plan, 1.0
     target = min(1.0, target + TUNING_MARGIN)
-    # Brute force without building an index: no second copy of the vectors in memory.
-    _, truth = faiss.knn(queries, vectors, K, metric=faiss.METRIC_INNER_PRODUCT)
     # Knobs in the order they are raised: the probe width first, then (IVF) the re-ranked shortlist.
     knobs = [("efSearch", 4096)] if plan.kind == "hnsw" else [("nprobe", plan.params["nlist"]), ("k_factor", 64)]
     def measure(candidate: IndexPlan) -> float:
