@@ -1,11 +1,10 @@
 """Building an encoder's indexes: one per side it has (post, text, image), over the current vectors,
 tuned on held-out queries and published atomically (``index.publish``).
 
-The vectors are streamed from the lake twice and never held as a second copy beside the index:
-
-1. a seeded sample (what IVF trains on, and where the tuning queries come from);
-2. every vector, in batches, into the index, while the exact top 10 of each tuning query is kept in a
-   running heap (FAISS's ``ResultHeap``), so the ground truth needs no copy of the vectors either.
+The vectors are streamed from the lake and never held as a second copy beside the index: a seeded
+sample first (what IVF trains on, and where the tuning queries start), then every vector, in batches,
+into the index. Exact neighbours for tuning are searched in the vectors the index itself stores (flat,
+HNSW), or for IVF in further streamed passes with a running top-k heap (FAISS's ``ResultHeap``).
 
 The plan (exact, HNSW, or IVF-PQ with re-ranking) is chosen from the row count and width before
 anything is read, by what it would cost in memory against the budget (``index.choose_plan``).
@@ -25,9 +24,6 @@ from c2c_assets.home import C2cHome
 from c2c_assets.search import index as idx
 
 TUNING_QUERIES = 500
-# Where the tuning queries find their partner (the nearest other sampled vector): big enough that the
-# partner is a near neighbour, small enough to sit in memory beside the index.
-QUERY_POOL = 20_000
 BATCH_ROWS = 8_192  # rows per streamed batch: DuckDB buffers a few of them ahead (measured: 65,536 held 1.5 GB of 0.6)
 
 
@@ -55,12 +51,46 @@ def _sample(home: C2cHome, encoder: str, column: str, n: int, size: int, seed: i
     return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 
 
+def _exact_top(home: C2cHome, encoder: str, column: str, queries: np.ndarray, k: int, order: pa.Array) -> np.ndarray:
+    """Each query's exact top ``k`` as rows of ``order`` (the post ids in the order the index holds them),
+    in one streamed pass with a running heap per query, so the vectors are never held at once. DuckDB does
+    not promise the same row order on every pass, so rows are matched by post id, not by position."""
+    import faiss
+    import pyarrow.compute as pc
+
+    heap = faiss.ResultHeap(len(queries), k, keep_max=True)  # inner product: the largest are nearest
+    seen, pass_ids = 0, []
+    for batch_ids, matrix in iter_current_side(home, encoder, column, BATCH_ROWS):
+        scores, rows = faiss.knn(queries, matrix, min(k, len(matrix)), metric=faiss.METRIC_INNER_PRODUCT)
+        heap.add_result(scores, rows + seen)
+        pass_ids.append(batch_ids.column("post_id"))
+        seen += len(matrix)
+    heap.finalize()
+    in_this_pass = pa.chunked_array(pass_ids).combine_chunks().take(pa.array(heap.I.reshape(-1)))
+    return pc.index_in(in_this_pass, value_set=order).to_numpy(zero_copy_only=False).reshape(heap.I.shape).astype(np.int64)
+
+
+def _stored_exact(index: object, plan: idx.IndexPlan) -> object | None:
+    """The exact (flat) index over the very vectors an index holds, where it holds them (flat, HNSW-flat)."""
+    import faiss
+
+    if plan.kind == "flat":
+        return index
+    if plan.kind == "hnsw":
+        return faiss.downcast_index(index.storage)
+    return None
+
+
 def build_side(
     home: C2cHome, encoder: str, side: str, column: str, memory_budget_bytes: int, log: Callable[[str], None]
 ) -> tuple[idx.BuildInfo, object, pa.Table] | None:
-    """The tuned index of one side and its id map, or None where the encoder has no such side."""
-    import faiss
+    """The tuned index of one side and its id map, or None where the encoder has no such side.
 
+    Tuning queries are the midpoints between sampled vectors and their exact nearest other vector (as
+    ``held_out_queries`` makes them in memory); their exact top 10 is the ground truth. Both come from
+    exact searches over the vectors the index stores (flat, HNSW) or from streamed passes (IVF, whose
+    lists hold compressed codes only).
+    """
     shape = current_side_shape(home, encoder, column)
     if shape is None:
         return None
@@ -68,26 +98,34 @@ def build_side(
     plan = idx.choose_plan(n, dim, memory_budget_bytes)
     log(f"{encoder}/{side}: {n:,} x {dim} vectors -> {plan.kind} (about {idx.estimated_bytes(plan, n, dim) / 1e9:.2f} GB)")
     started = time.perf_counter()
-    pool = _sample(home, encoder, column, n, max(QUERY_POOL, idx.training_rows(plan)), seed=0)
+    rng = np.random.default_rng(0)
+    pool = _sample(home, encoder, column, n, max(TUNING_QUERIES, idx.training_rows(plan)), seed=0)
     idx.train(index := idx.new_index(plan, dim), plan, pool)
     idx.reserve(index, plan, n)
-    queries = held_out_queries(pool, TUNING_QUERIES)
+    sample = np.ascontiguousarray(pool[rng.choice(len(pool), size=min(TUNING_QUERIES, len(pool)), replace=False)])
     del pool
-    heap = faiss.ResultHeap(len(queries), min(idx.K, n), keep_max=True)  # inner product: the largest are nearest
-    ids, added = [], 0
+    ids = []
     for batch_ids, matrix in iter_current_side(home, encoder, column, BATCH_ROWS):
         index.add(matrix)
-        scores, rows = faiss.knn(queries, matrix, min(idx.K, len(matrix)), metric=faiss.METRIC_INNER_PRODUCT)
-        heap.add_result(scores, rows + added)
         ids.append(batch_ids)
-        added += len(matrix)
-    heap.finalize()
+    ids = pa.concat_tables(ids)
+    order = ids.column("post_id").combine_chunks()
+    exact = _stored_exact(index, plan)
+    top = min(idx.K, n)
+    if exact is not None:
+        _, pairs = exact.search(sample, min(2, n))
+    else:
+        pairs = _exact_top(home, encoder, column, sample, min(2, n), order)
+    partners = np.stack([index.reconstruct(int(row)) for row in pairs[:, -1]])
+    queries = sample + partners
+    queries = np.ascontiguousarray(queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12), dtype=np.float32)
+    truth = exact.search(queries, top)[1] if exact is not None else _exact_top(home, encoder, column, queries, top, order)
     idx.set_search_params(index, plan)
-    plan, recall = idx.tune(index, plan, queries, heap.I)
+    plan, recall = idx.tune(index, plan, queries, truth)
     seconds = time.perf_counter() - started
     qps = idx.queries_per_second(index, queries)
-    info = idx.BuildInfo(encoder, side, plan.kind, plan.params, added, dim, recall, seconds, qps, 0, time.time())
-    return info, index, pa.concat_tables(ids)
+    info = idx.BuildInfo(encoder, side, plan.kind, plan.params, index.ntotal, dim, recall, seconds, qps, 0, time.time())
+    return info, index, ids
 
 
 def build_indexes(
