@@ -155,7 +155,10 @@ def iter_current_side(
     with scratch(home) as db:
         for batch in db.sql(f"SELECT post_id, content_hash, text_predicted, v FROM ({sql})").to_arrow_reader(batch_rows):
             table = pa.Table.from_batches([batch])
-            yield table.select(["post_id", "content_hash", "text_predicted"]), to_matrix(table.column("v"))
+            # DuckDB exports a batch as one allocation: a kept id column would keep the batch's vectors
+            # alive too (measured: 2.2 GB held for 1.8 GB of vectors). ``take`` copies the ids out of it.
+            ids = table.select(["post_id", "content_hash", "text_predicted"]).take(np.arange(table.num_rows))
+            yield ids, to_matrix(table.column("v"))
 
 
 def current_side(home: C2cHome, encoder: str, column: str) -> tuple[pa.Table, np.ndarray] | None:
