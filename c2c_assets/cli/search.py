@@ -1,4 +1,5 @@
-"""``c2c index`` and ``c2c search``: an encoder's FAISS indexes, and queries against them."""
+"""``c2c index``, ``c2c search`` and ``c2c serve``: an encoder's FAISS indexes, and queries against them
+(once, or from a long-lived HTTP service)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from c2c_assets.cli import (
     console,
     default,
     describe,
+    err,
     fail,
     home_paths,
     known_encoder,
@@ -102,3 +104,46 @@ def search(
         title = escape(hit.title) + (" [dim](text predicted from photos)[/]" if hit.text_predicted else "")
         table.add_row(f"{hit.score:.3f}", hit.post_id, title, price, hit.source)
     console.print(table)
+
+
+@app.command()
+def serve(
+    encoders: Annotated[list[str] | None, typer.Option("--encoder", "-e", help="Encoder to serve (repeat for more; the first is the default). Default: default.")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on; anything but loopback exposes the service to the network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free one).", min=0, max=65535)] = 8765,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+    home: HomeOption = None,
+) -> None:
+    """Serve search over HTTP (JSON, the answers of `c2c search --json`), keeping encoders and indexes loaded;
+    a newly built index is picked up at the next query."""
+    paths = home_paths(home, create=False)
+    names = list(dict.fromkeys(encoders or ["default"]))
+    from c2c_assets.embeddings.store import SIDES
+    from c2c_assets.search.index import current_build
+
+    for name in names:
+        known_encoder(paths, name)
+        if not any(current_build(paths, name, side) for side in SIDES):
+            fail(f"encoder {name!r} has no search index yet: run `c2c index -e {name}` first")
+    from c2c_assets.search import server as serving
+    from c2c_assets.search.service import Searcher, SearchError
+
+    searcher = Searcher(paths, keep_posts=True)
+    try:
+        with err.status(f"loading {', '.join(names)}..."):
+            for name in names:
+                searcher.warm(name)
+    except SearchError as error:
+        fail(str(error))
+    try:
+        sock = serving.bind(host, port)
+    except OSError as error:
+        fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
+    if not serving.is_loopback(host):
+        err.print(f"warning: listening on {host}, not loopback: anyone who can reach it can query (no authentication)", soft_wrap=True)
+    uvicorn_server = serving.server(serving.create_app(paths, names, searcher=searcher), log_level=log_level)
+    print(f"serving {', '.join(names)} on {serving.url_of(sock)} (Ctrl-C to stop)", flush=True)
+    try:
+        uvicorn_server.run(sockets=[sock])
+    finally:
+        sock.close()

@@ -5,11 +5,18 @@ sound in one space, so a text query searches the *image* side (cross-modal); the
 towers are separate, so text searches the text side and photos the image side; ``--like`` searches
 post vectors. Filters are applied through DuckDB with bound parameters, and a hit whose post changed
 or vanished since the index was built is never returned.
+
+``Searcher`` keeps encoders and opened indexes across queries (``c2c serve``): each query reads the
+side's ``CURRENT`` pointer (a few bytes) and reopens the index when it names another build, so a newly
+published build answers the next query without a restart. ``search()`` is one query with a throwaway
+``Searcher`` (``c2c search``): it loads everything and keeps nothing.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -19,11 +26,12 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 
-from c2c_assets.embeddings.store import stored_vector
-from c2c_assets.encoders import EncoderError, create_encoder, encoder_configs, query_side
+from c2c_assets.embeddings.store import SIDES, stored_vector
+from c2c_assets.encoders import EncoderConfig, EncoderError, create_encoder, encoder_configs, query_side
+from c2c_assets.encoders.base import Encoder
 from c2c_assets.home import C2cHome
 from c2c_assets.search import index as idx
-from c2c_assets.warehouse import connect
+from c2c_assets.search.cache import CurrentPosts, warehouse_hits
 
 
 class SearchError(ValueError):
@@ -52,6 +60,20 @@ class Filters:
             clauses.append("p.scrape_date >= ?")
             params.append(self.since)
         return (" AND " + " AND ".join(clauses) if clauses else ""), params
+
+    def matches(self, source: str | None, price_usd: float | None, scrape_date: date | None) -> bool:
+        """``sql()``'s test on a row in memory (``cache.CurrentPosts``); keep the two in step (the server's
+        tests compare its answers with ``search()``'s). NULL fails every comparison, and NaN sorts above
+        every number, as in DuckDB."""
+        if price_usd is not None and math.isnan(price_usd):
+            price_usd = math.inf
+        if self.source is not None and source != self.source:
+            return False
+        if self.min_price is not None and (price_usd is None or not price_usd >= self.min_price):
+            return False
+        if self.max_price is not None and (price_usd is None or not price_usd <= self.max_price):
+            return False
+        return self.since is None or (scrape_date is not None and scrape_date >= self.since)
 
 
 @dataclass(frozen=True)
@@ -87,6 +109,8 @@ class LoadedIndex:
             self.index = faiss.read_index(path)
         idx.set_search_params(self.index, idx.IndexPlan(self.meta["kind"], self.meta["params"]))
         self.ids = pq.read_table(build_dir / "ids.parquet", memory_map=True)
+        self._lock = threading.Lock()  # efSearch is set per query on the shared index
+        self._starts: dict[str, np.ndarray] = {}  # per column: the first row of each chunk
 
     def __len__(self) -> int:
         return self.ids.num_rows
@@ -100,15 +124,38 @@ class LoadedIndex:
 
     def rows(self, positions: Sequence[int]) -> list[tuple[str, str, bool]]:
         """(post_id, content_hash, text_predicted) of the given rows."""
-        taken = self.ids.take(list(positions))
-        flags = taken.column("text_predicted").to_pylist() if "text_predicted" in taken.column_names else [False] * taken.num_rows
-        return list(zip(taken.column("post_id").to_pylist(), taken.column("content_hash").to_pylist(), (bool(f) for f in flags), strict=True))
+        positions = list(positions)
+        flags = self._take("text_predicted", positions) if "text_predicted" in self.ids.column_names else [False] * len(positions)
+        return list(zip(self._take("post_id", positions), self._take("content_hash", positions), (bool(f) for f in flags), strict=True))
+
+    def _take(self, name: str, positions: list[int]) -> list[Any]:
+        """Values of a column at the given rows, chunk by chunk: Arrow's take on a column of several
+        chunks first concatenates them all (4 ms a query at 200,000 rows), and would copy the mapped file."""
+        column = self.ids.column(name)
+        if column.num_chunks == 1:
+            return column.chunk(0).take(positions).to_pylist()
+        starts = self._starts.get(name)
+        if starts is None:
+            starts = self._starts[name] = np.cumsum([0] + [len(chunk) for chunk in column.chunks])
+        chunks = np.searchsorted(starts, positions, side="right") - 1
+        return [column.chunk(c)[p - starts[c]].as_py() for p, c in zip(positions, chunks.tolist(), strict=True)]
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
         k = min(k, self.index.ntotal)
-        if self.meta["kind"] == "hnsw":
-            self.index.hnsw.efSearch = max(self.meta["params"]["efSearch"], k)
-        return self.index.search(np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32), k)
+        query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
+        # One query on one thread: OpenMP's start-up costs more than it saves (flat, 20,000 x 384, 2 cores:
+        # 1.2 ms against 12-16 ms). The setting is this thread's own, and is put back.
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            with self._lock:
+                if self.meta["kind"] == "hnsw":
+                    self.index.hnsw.efSearch = max(self.meta["params"]["efSearch"], k)
+                return self.index.search(query, k)
+        finally:
+            faiss.omp_set_num_threads(threads)
 
 
 def load_index(home: C2cHome, encoder: str, side: str) -> LoadedIndex:
@@ -123,51 +170,160 @@ def load_index(home: C2cHome, encoder: str, side: str) -> LoadedIndex:
     raise SearchError(f"the {side} index of {encoder!r} keeps changing under us; try again")
 
 
-def query_vector(home: C2cHome, encoder_name: str, *, text: str | None = None, image: Path | None = None,
-                 audio: Path | None = None, like: str | None = None) -> tuple[str, np.ndarray]:
-    """The side to search and the unit query vector, or a SearchError saying what is wrong."""
+class _Loaded:
+    """One encoder kept loaded, with the config it was made from and a lock around its towers."""
 
-    given = [name for name, value in (("text", text), ("image", image), ("audio", audio), ("like", like)) if value is not None]
-    if len(given) != 1:
-        raise SearchError("give exactly one query: text, --image, --audio or --like")
-    configs = encoder_configs(home.root)
-    if encoder_name not in configs:
-        raise SearchError(f"unknown encoder {encoder_name!r}; known: {', '.join(sorted(configs))}")
-    kind = given[0]
-    try:
-        side = query_side(configs[encoder_name], kind)
-    except EncoderError as error:
-        raise SearchError(str(error)) from None
-    if kind == "like":
-        loaded = load_index(home, encoder_name, "post")
-        row = loaded.position(like)
-        if row is None:
-            raise SearchError(f"unknown post {like!r} (not in the {encoder_name} index)")
-        vector = loaded.index.reconstruct(row) if loaded.meta["kind"] != "ivf" else _stored_vector(home, encoder_name, like)
-        return side, np.asarray(vector, dtype=np.float32)
-    if kind == "text" and not text.strip():
-        raise SearchError("the text query is empty")
-    for label, path in (("image", image), ("audio", audio)):
-        if kind == label and not Path(path).is_file():
-            raise SearchError(f"cannot read {label} file {path}")
-    try:
-        encoder = create_encoder(encoder_name, home=home.root)
-        if kind == "text":
-            vector = encoder.embed_texts([text])[0]
-        elif kind == "image":
+    def __init__(self, config: EncoderConfig, encoder: Encoder) -> None:
+        self.config, self.encoder, self.lock = config, encoder, threading.Lock()
+
+
+class Searcher:
+    """Queries against one home with encoders and indexes kept loaded between them; safe to share
+    between threads. An index is reopened when its side's ``CURRENT`` names another build (checked per
+    query); an encoder is made again when its registered config changes; with ``keep_posts`` the
+    current posts are kept too (``cache.CurrentPosts``), re-read when the lake changes."""
+
+    def __init__(self, home: C2cHome, *, keep_posts: bool = False) -> None:
+        self.home = home
+        # keep_posts: join candidates with an in-memory copy of the current posts (re-read when the lake
+        # changes: cache.CurrentPosts) instead of the warehouse views, which scan every post per query.
+        self._posts = CurrentPosts(home) if keep_posts else None
+        self._lock = threading.Lock()
+        self._encoders: dict[str, _Loaded] = {}
+        self._indexes: dict[tuple[str, str], LoadedIndex] = {}
+
+    def config(self, encoder_name: str) -> EncoderConfig:
+        configs = encoder_configs(self.home.root)
+        if encoder_name not in configs:
+            raise SearchError(f"unknown encoder {encoder_name!r}; known: {', '.join(sorted(configs))}")
+        return configs[encoder_name]
+
+    def encoder(self, encoder_name: str) -> _Loaded:
+        """The loaded encoder (made on first use, and again if its registered config changed)."""
+        config = self.config(encoder_name)
+        loaded = self._encoders.get(encoder_name)
+        if loaded is not None and loaded.config == config:
+            return loaded
+        with self._lock:
+            loaded = self._encoders.get(encoder_name)
+            if loaded is None or loaded.config != config:
+                try:
+                    loaded = _Loaded(config, create_encoder(config, home=self.home.root))
+                except EncoderError as error:
+                    raise SearchError(str(error)) from None
+                self._encoders[encoder_name] = loaded
+        return loaded
+
+    def index(self, encoder: str, side: str) -> LoadedIndex:
+        """The side's current build, opened once and reused until ``CURRENT`` names another one."""
+        build_dir = idx.current_build(self.home, encoder, side)
+        cached = self._indexes.get((encoder, side))
+        if cached is not None and build_dir == cached.build_dir:
+            return cached
+        loaded = load_index(self.home, encoder, side)  # reads CURRENT again, retrying while it moves
+        with self._lock:
+            self._indexes[(encoder, side)] = loaded
+        return loaded
+
+    def builds(self, encoder: str) -> dict[str, LoadedIndex]:
+        """Every side of the encoder that has a published build, opened (or reopened if it changed)."""
+        return {side: self.index(encoder, side) for side in SIDES if idx.current_build(self.home, encoder, side) is not None}
+
+    def warm(self, encoder_name: str) -> None:
+        """Open the encoder's indexes, read the kept posts and load its text tower (one throwaway query), before the first real query."""
+        config = self.config(encoder_name)
+        self.builds(encoder_name)
+        if self._posts is not None:
+            self._posts.refresh()
+        try:
+            query_side(config, "text")
+        except EncoderError:
+            return  # a family without a text tower: nothing more to warm
+        loaded = self.encoder(encoder_name)
+        with loaded.lock:
+            try:
+                loaded.encoder.embed_texts(["warm up"])
+            except EncoderError as error:
+                raise SearchError(str(error)) from None
+
+    def query_vector(self, encoder_name: str, *, text: str | None = None, image: Path | None = None,
+                     audio: Path | None = None, like: str | None = None) -> tuple[str, np.ndarray]:
+        """The side to search and the unit query vector, or a SearchError saying what is wrong."""
+
+        given = [name for name, value in (("text", text), ("image", image), ("audio", audio), ("like", like)) if value is not None]
+        if len(given) != 1:
+            raise SearchError("give exactly one query: text, --image, --audio or --like")
+        config = self.config(encoder_name)
+        kind = given[0]
+        try:
+            side = query_side(config, kind)
+        except EncoderError as error:
+            raise SearchError(str(error)) from None
+        if kind == "like":
+            loaded = self.index(encoder_name, "post")
+            row = loaded.position(like)
+            if row is None:
+                raise SearchError(f"unknown post {like!r} (not in the {encoder_name} index)")
+            vector = loaded.index.reconstruct(row) if loaded.meta["kind"] != "ivf" else _stored_vector(self.home, encoder_name, like)
+            return side, np.asarray(vector, dtype=np.float32)
+        if kind == "text" and not text.strip():
+            raise SearchError("the text query is empty")
+        for label, path in (("image", image), ("audio", audio)):
+            if kind == label and not Path(path).is_file():
+                raise SearchError(f"cannot read {label} file {path}")
+        if kind == "image":
             from PIL import Image, UnidentifiedImageError
 
             try:
                 with Image.open(image) as probe:
                     probe.verify()
-            except (UnidentifiedImageError, OSError) as error:
+            # A truncated PNG fails verify() with SyntaxError; a decompression bomb is its own error.
+            except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
                 raise SearchError(f"cannot read image {image}: {error}") from None
-            vector = encoder.embed_images([image])[0]
-        else:
-            vector = encoder.embed_audio([audio])[0]
-    except EncoderError as error:
-        raise SearchError(str(error)) from None
-    return side, np.asarray(vector, dtype=np.float32)
+        loaded = self.encoder(encoder_name)
+        try:
+            with loaded.lock:
+                if kind == "text":
+                    vector = loaded.encoder.embed_texts([text])[0]
+                elif kind == "image":
+                    vector = loaded.encoder.embed_images([image])[0]
+                else:
+                    vector = loaded.encoder.embed_audio([audio])[0]
+        except EncoderError as error:
+            raise SearchError(str(error)) from None
+        return side, np.asarray(vector, dtype=np.float32)
+
+    def search(self, encoder: str, k: int = 10, filters: Filters | None = None, **query: Any) -> list[Hit]:
+        """The k best current posts for one query, filtered; scores are cosine similarities."""
+
+        if k < 1:
+            raise SearchError("k must be at least 1")
+        side, vector = self.query_vector(encoder, **query)
+        loaded = self.index(encoder, side)
+        where, params = (filters or Filters()).sql()
+        exclude = query.get("like")
+        wanted = k * 4 + 1
+        while True:
+            scores, positions = loaded.search(vector, wanted)
+            found = [(int(p), float(score)) for p, score in zip(positions[0], scores[0], strict=True) if p >= 0]
+            candidates = [
+                (post_id, content_hash, score, predicted)
+                for (post_id, content_hash, predicted), (_, score) in zip(loaded.rows([p for p, _ in found]), found, strict=True)
+                if post_id != exclude
+            ]
+            if self._posts is not None:
+                rows = self._posts.hits(candidates, filters or Filters(), k)
+            else:
+                rows = warehouse_hits(self.home, candidates, where, params, k)
+            if len(rows) >= k or wanted >= loaded.index.ntotal:
+                return [Hit(*row) for row in rows]
+            wanted = min(wanted * 4, loaded.index.ntotal)
+
+
+def query_vector(home: C2cHome, encoder_name: str, *, text: str | None = None, image: Path | None = None,
+                 audio: Path | None = None, like: str | None = None) -> tuple[str, np.ndarray]:
+    """The side to search and the unit query vector, or a SearchError saying what is wrong."""
+    return Searcher(home).query_vector(encoder_name, text=text, image=image, audio=audio, like=like)
 
 
 def _stored_vector(home: C2cHome, encoder: str, post_id: str) -> np.ndarray:
@@ -178,34 +334,6 @@ def _stored_vector(home: C2cHome, encoder: str, post_id: str) -> np.ndarray:
 
 
 def search(home: C2cHome, encoder: str, k: int = 10, filters: Filters | None = None, **query: Any) -> list[Hit]:
-    """The k best current posts for one query, filtered; scores are cosine similarities."""
-
-    if k < 1:
-        raise SearchError("k must be at least 1")
-    side, vector = query_vector(home, encoder, **query)
-    loaded = load_index(home, encoder, side)
-    where, params = (filters or Filters()).sql()
-    exclude = query.get("like")
-    wanted = k * 4 + 1
-    while True:
-        scores, positions = loaded.search(vector, wanted)
-        found = [(int(p), float(score)) for p, score in zip(positions[0], scores[0], strict=True) if p >= 0]
-        candidates = [
-            (post_id, content_hash, score, predicted)
-            for (post_id, content_hash, predicted), (_, score) in zip(loaded.rows([p for p, _ in found]), found, strict=True)
-        ]
-        candidates = [c for c in candidates if c[0] != exclude]
-        with connect(home, read_only=True) as db:
-            db.execute("CREATE TEMP TABLE candidates (post_id VARCHAR, content_hash VARCHAR, score DOUBLE, text_predicted BOOLEAN)")
-            db.executemany("INSERT INTO candidates VALUES (?, ?, ?, ?)", candidates)
-            rows = db.execute(
-                "SELECT p.post_id, c.score, p.title, p.price_usd, p.source, p.url, t.thumb_path, c.text_predicted "
-                # The content hash must still match: a post that changed since the index was built is stale.
-                "FROM candidates c JOIN posts p ON p.post_id = c.post_id AND p.content_hash = c.content_hash "
-                f"LEFT JOIN post_thumbnails t ON t.post_id = p.post_id WHERE true{where} "
-                "ORDER BY c.score DESC LIMIT ?",
-                [*params, k],
-            ).fetchall()
-        if len(rows) >= k or wanted >= loaded.index.ntotal:
-            return [Hit(*row) for row in rows]
-        wanted = min(wanted * 4, loaded.index.ntotal)
+    """The k best current posts for one query, filtered; scores are cosine similarities. Loads the
+    encoder and the index for this one query (``Searcher`` keeps them for many)."""
+    return Searcher(home).search(encoder, k, filters, **query)

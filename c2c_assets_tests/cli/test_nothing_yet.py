@@ -23,6 +23,8 @@ NOTHING_YET = {
     "index": (["index"], "encoder 'default' has no embeddings yet: run `c2c embed -e default` first"),
     "search": (["search", "rims"], "encoder 'default' has no search index yet: run `c2c index -e default` first"),
     "search-unknown-encoder": (["search", "rims", "-e", "nope"], "unknown encoder 'nope'"),
+    "serve": (["serve"], "encoder 'default' has no search index yet: run `c2c index -e default` first"),
+    "serve-unknown-encoder": (["serve", "-e", "nope"], "unknown encoder 'nope'"),
     "analyse": (["analyse", "-e", "default-tiny"], "encoder 'default-tiny' has no embeddings yet"),
     "report": (["report"], "no clusters yet: run `c2c analyse -e NAME` first"),
     "image-to-text": (["image-to-text"], "no ingested posts yet: run `c2c ingest` first"),
