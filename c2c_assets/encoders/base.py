@@ -10,7 +10,7 @@ import hashlib
 import json
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -33,6 +33,74 @@ class WeightsNotFound(EncoderError):
             f"or set C2C_WEIGHTS_DIR to the folder that holds it. Nothing is downloaded at run time."
         )
         self.path = path
+
+
+class CheckpointMismatch(EncoderError):
+    """A weights file whose tensor names do not match the architecture: refused, never loaded partly."""
+
+    def __init__(self, path: Path, what: str, missing: Sequence[str], unexpected: Sequence[str], total: int) -> None:
+        problems = []
+        if missing:
+            problems.append(f"{len(missing)} of the model's {total} tensors are missing from it (first missing: {missing[0]!r})")
+        if unexpected:
+            problems.append(f"{len(unexpected)} of its tensors are not in the model (first: {unexpected[0]!r})")
+        hint = ""
+        if missing and unexpected:
+            key = missing[0]
+            carrier = next((name for name in unexpected if name.endswith(key) and name != key), None)
+            if carrier is not None:
+                hint = f"; its names carry a prefix {carrier[: -len(key)]!r} that the model's do not"
+        super().__init__(f"{path} is not a {what} checkpoint: {'; '.join(problems)}{hint}")
+        self.path, self.missing, self.unexpected = Path(path), list(missing), list(unexpected)
+
+
+def check_checkpoint_keys(
+    path: Path | str,
+    what: str,
+    expected: Sequence[str],
+    found: Iterable[str],
+    *,
+    ignore_unexpected: Callable[[str], bool] = lambda key: False,
+    optional: Callable[[str], bool] = lambda key: False,
+) -> None:
+    """Refuse a checkpoint unless it holds every ``expected`` tensor name (in the model's order, so the first
+    missing key is the model's first) and nothing else; ``optional`` names may be absent and
+    ``ignore_unexpected`` ones (a classifier the encoder drops) may be extra. CheckpointMismatch names the
+    file and the first missing key."""
+    found = set(found)
+    wanted = set(expected)
+    missing = [key for key in expected if key not in found and not optional(key)]
+    unexpected = sorted(key for key in found if key not in wanted and not ignore_unexpected(key))
+    if missing or unexpected:
+        raise CheckpointMismatch(Path(path), what, missing, unexpected, len(expected))
+
+
+def checkpoint_keys(path: Path | str) -> list[str]:
+    """Tensor names of a safetensors file (its header only) or of a torch file (memory-mapped where it
+    can be: nothing is read but the names)."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            return list(handle.keys())
+    state = load_torch_file(path)
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
+    return list(state)
+
+
+def load_torch_file(path: Path | str, map_location: Any = "cpu") -> Any:
+    """``torch.load`` with ``weights_only``, memory-mapped when the file is in torch's zip format (the
+    tensors are read from the page cache when used instead of being copied into memory first)."""
+    import torch
+
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=True)
+    except RuntimeError as error:  # a legacy (pre-zip) file cannot be memory-mapped
+        if "mmap" not in str(error):
+            raise
+        return torch.load(path, map_location=map_location, weights_only=True)
 
 
 def weights_dir() -> Path:

@@ -52,6 +52,8 @@ from c2c_assets.encoders.base import (
     PostVectors,
     RuntimeSettings,
     UnitWeight,
+    check_checkpoint_keys,
+    checkpoint_keys,
     file_fingerprint,
     image_batches,
     inference,
@@ -128,6 +130,30 @@ def _origin(model_name: str) -> str:
     )
 
 
+def check_open_clip_file(model_name: str, path: Path, what: str) -> None:
+    """Refuse an open_clip checkpoint whose tensor names are not those of ``model_name`` (CheckpointMismatch
+    naming the file and the first missing key), before anything is loaded: open_clip's own strict load
+    would fail with torch's message, which names neither the file nor the encoder.
+
+    The names are read as open_clip reads them: a ``state_dict`` wrapper and a ``module.`` prefix (DDP)
+    are undone; the architecture is built on the meta device (no memory, no init)."""
+    import open_clip
+    import torch
+
+    with torch.device("meta"):
+        expected = list(open_clip.create_model(model_name, pretrained=None, device="meta").state_dict())
+    found = checkpoint_keys(path)
+    if found and found[0].startswith("module"):
+        found = [key[7:] for key in found]
+    if "positional_embedding" in found and "positional_embedding" not in expected:
+        return  # an old-format text tower that open_clip converts itself (convert_to_custom_text_state_dict)
+    check_checkpoint_keys(
+        path, what, expected, found,
+        optional=lambda key: key == "logit_bias",  # open_clip fills it in
+        ignore_unexpected=lambda key: key == "text.transformer.embeddings.position_ids",
+    )
+
+
 class ClipEncoder(Encoder):
     family = FAMILY
     fuses_parts = True
@@ -200,6 +226,7 @@ class ClipEncoder(Encoder):
             "image_resize_mode": tag_cfg.get("resize_mode"),
         }
         if self.weights_path is not None:
+            check_open_clip_file(self.model_name, self.weights_path, f"open_clip {self.model_name}")
             # A file path is loaded strictly (open_clip's load_checkpoint); never a tag, which would download.
             model, _, transform = open_clip.create_model_and_transforms(
                 self.model_name, pretrained=str(self.weights_path), **kwargs

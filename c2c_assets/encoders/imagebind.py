@@ -60,10 +60,12 @@ from c2c_assets.encoders.base import (
     PostVectors,
     RuntimeSettings,
     UnitWeight,
+    check_checkpoint_keys,
     file_fingerprint,
     image_batches,
     inference,
     l2_normalize,
+    load_torch_file,
     require_file,
     resolve_device,
     shared_space_fuse,
@@ -274,11 +276,18 @@ class ImageBindEncoder(Encoder):
         models = _models()
         device = resolve_device(self.runtime.device)
         if self.weights_path is not None:
-            # Built on the target device: the random init that the checkpoint overwrites takes about 20 s for
-            # the 1.2 B parameters on 2 CPU cores, and next to nothing on a GPU.
+            # Built on the target device: the random init that the checkpoint replaces takes about 20 s for the
+            # 1.2 B parameters on 2 CPU cores, and next to nothing on a GPU (Meta's constructors call .item() and
+            # cannot run on the meta device). The checkpoint's tensors are taken as they are, memory-mapped from
+            # the file (``assign``): the random ones are freed, not copied over, so loading holds one copy.
             with torch.device(device):
                 model = models.ImageBindModel(**TINY) if self.tiny else models.imagebind_huge(pretrained=False)
-            model.load_state_dict(torch.load(self.weights_path, map_location=device, weights_only=True))
+            state = load_torch_file(self.weights_path, map_location=device)
+            what = "ImageBind (tiny)" if self.tiny else "imagebind_huge"
+            check_checkpoint_keys(self.weights_path, what, list(model.state_dict()), state)
+            model.load_state_dict(state, assign=True)
+            del state
+            model = model.float()  # fp32 on every device (a half-precision file runs under autocast on CUDA)
         else:
             with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's RNG
                 torch.manual_seed(self.seed)

@@ -38,8 +38,9 @@ Options:
   it overrides the trained gates.
 - ``max_tokens`` (default 256): the sequence is cut after this many tokens (the ``<image>`` tokens come first).
 - Real weights, OpenFlamingo-3B-vitl-mpt1b (nothing is downloaded at run time; defaults under ``C2C_WEIGHTS_DIR``):
-  ``checkpoint`` (the release's ``checkpoint.pt``, loaded non-strictly: it holds only the trained
-  perceiver, cross-attention and embedding weights; default ``OpenFlamingo-3B-vitl-mpt1b/checkpoint.pt``),
+  ``checkpoint`` (the release's ``checkpoint.pt``: it holds only the trained perceiver, cross-attention
+  and embedding weights; every perceiver and cross-attention tensor must be there and nothing else may be,
+  or the file is refused naming the first missing key; default ``OpenFlamingo-3B-vitl-mpt1b/checkpoint.pt``),
   ``lang_encoder_path`` (a local copy of ``anas-awadalla/mpt-1b-redpajama-200b`` with its remote code; keep
   ``mpt-1b-redpajama-200b`` in the folder name, which open_flamingo's factory keys a fix for this model on;
   default ``mpt-1b-redpajama-200b``), ``tokenizer_path`` (default: ``lang_encoder_path``), ``clip_weights``
@@ -80,13 +81,16 @@ from c2c_assets.encoders.base import (
     PostInput,
     PostVectors,
     RuntimeSettings,
+    check_checkpoint_keys,
     file_fingerprint,
     image_batches,
     inference,
     l2_normalize,
+    load_torch_file,
     require_file,
     resolve_device,
 )
+from c2c_assets.encoders.clip import check_open_clip_file
 
 FAMILY = "openflamingo"
 IMAGE_TOKEN = "<image>"
@@ -188,6 +192,39 @@ def _photos(count: int) -> str:
     return "no photos" if count == 0 else "1 photo" if count == 1 else f"{count} photos"
 
 
+def trained_keys(model: Any) -> tuple[list[str], str | None]:
+    """The tensor names a release ``checkpoint.pt`` holds (open_flamingo's ``filter_state_dict_to_trainable``):
+    the perceiver and the gated cross-attention layers under their decoder blocks, and the name of the LM's
+    input embedding (trained too, for the ``<image>`` and ``<|endofchunk|>`` tokens), or None."""
+    keys = [
+        key for key in model.state_dict()
+        if (key.startswith("perceiver.") or ".gated_cross_attn_layer." in key)
+        and not key.startswith(("lang_encoder.gated_cross_attn_layers.", "lang_encoder.old_decoder_blocks."))
+    ]
+    embedding = model.lang_encoder.get_input_embeddings().weight
+    name = next((f"lang_encoder.{key}" for key, p in model.lang_encoder.named_parameters() if p is embedding), None)
+    return keys, name
+
+
+def _load_release_checkpoint(model: Any, path: Path) -> None:
+    """Load ``checkpoint.pt`` into a built Flamingo: it must hold every perceiver and gated cross-attention
+    tensor (else CheckpointMismatch naming the file and the first missing key) and nothing the model lacks;
+    the LM's input embedding may be there (the release's training code keeps it) or not. The tensors are
+    taken memory-mapped from the file (``assign``), so the randomly initialised ones are freed, not copied over."""
+    state = load_torch_file(path)
+    keys, embedding = trained_keys(model)
+    names = set(model.state_dict())
+    check_checkpoint_keys(
+        path, "OpenFlamingo", [*keys, *([embedding] if embedding else [])], state,
+        optional=lambda key: key == embedding,
+        ignore_unexpected=lambda key: key in names,  # a fuller state dict (vision encoder, LM) is fine too
+    )
+    model.load_state_dict(state, strict=False, assign=True)
+    tie = getattr(model.lang_encoder, "tie_weights", None)
+    if embedding in state and callable(tie):
+        tie()  # an output projection tied to the input embedding follows the assigned tensor
+
+
 class OpenFlamingoEncoder(Encoder):
     family = FAMILY
     modalities = frozenset({IMAGE, TEXT})
@@ -274,14 +311,12 @@ class OpenFlamingoEncoder(Encoder):
                     model, transform, tokenizer = build(TINY_CLIP_NAME, None, lm, lm, "gpt_neox.layers")
             else:
                 paths = self.paths
+                check_open_clip_file(self.clip_model, paths["clip_weights"], f"open_clip {self.clip_model}")
                 model, transform, tokenizer = build(
                     self.clip_model, str(paths["clip_weights"]), paths["lang_encoder_path"], paths["tokenizer_path"],
                     None,  # open_flamingo infers the decoder layers' attribute from the LM class name
                 )
-                state = torch.load(paths["checkpoint"], map_location="cpu", weights_only=True)
-                if not set(state) & set(model.state_dict()):
-                    raise EncoderError(f"{paths['checkpoint']} holds no weight of this OpenFlamingo architecture")
-                model.load_state_dict(state, strict=False)
+                _load_release_checkpoint(model, paths["checkpoint"])
         with torch.no_grad():
             for layer in model.lang_encoder.gated_cross_attn_layers:
                 if layer is None:

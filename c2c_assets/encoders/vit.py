@@ -35,12 +35,13 @@ import numpy as np
 from c2c_assets.encoders.base import (
     IMAGE,
     Encoder,
-    EncoderError,
     EncoderOptions,
     PathOption,
     PostInput,
     PostVectors,
     RuntimeSettings,
+    check_checkpoint_keys,
+    checkpoint_keys,
     file_fingerprint,
     image_batches,
     inference,
@@ -74,17 +75,6 @@ def _origin(model_name: str) -> str:
         f"The weights are timm's `{model_name}`: download its `model.safetensors` from the Hugging Face hub "
         f"(a `timm/{model_name}...` repo) on a machine with internet."
     )
-
-
-def _checkpoint_keys(path: Path) -> set[str]:
-    if path.suffix == ".safetensors":
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as handle:  # reads the header only
-            return set(handle.keys())
-    from timm.models import load_state_dict
-
-    return set(load_state_dict(str(path)))
 
 
 class VitEncoder(Encoder):
@@ -141,16 +131,17 @@ class VitEncoder(Encoder):
             # timm keeps the base model's 224-px data config; the tiny model takes its own size.
             overlay["input_size"] = (3, TINY["img_size"], TINY["img_size"])
         if self.weights_path is not None:
+            # Checked before timm loads it: timm loads non-strictly once the classifier is dropped, so a
+            # checkpoint of another format (e.g. Hugging Face transformers' ViT, or names under a prefix)
+            # would silently leave a random model. The file may carry the classifier that we drop.
+            with torch.device("meta"):
+                expected = list(self._create(pretrained=False).state_dict())
+            check_checkpoint_keys(
+                self.weights_path, f"timm {self.model_name}", expected, checkpoint_keys(self.weights_path),
+                ignore_unexpected=lambda key: key.split(".")[0] == "head",
+            )
             overlay["file"] = str(self.weights_path)
             model = self._create(pretrained=True, pretrained_cfg_overlay=overlay)
-            # timm loads non-strictly once the classifier is dropped: a checkpoint of another format
-            # (e.g. Hugging Face transformers' ViT) would silently leave a random model.
-            missing = sorted(set(model.state_dict()) - _checkpoint_keys(self.weights_path))
-            if missing:
-                raise EncoderError(
-                    f"{self.weights_path} is not a timm {self.model_name} checkpoint: {len(missing)} of the "
-                    f"model's tensors are missing from it (e.g. {', '.join(missing[:3])})"
-                )
         else:
             with torch.random.fork_rng(devices=[]):  # seeded init without touching the caller's RNG
                 torch.manual_seed(self.seed)
