@@ -29,7 +29,7 @@ from c2c_assets.storage import is_local
 from c2c_assets.warehouse import connect
 
 if TYPE_CHECKING:
-    from c2c_assets.search.service import Filters
+    from c2c_assets.search.filters import Filters
 
 REMOTE_CHECK_S = 5.0
 WATCHED = ("posts", "post_images")  # the lake assets the posts and post_thumbnails views read
