@@ -9,7 +9,7 @@ from c2c_assets.embeddings.store import VIEWS as EMBEDDING_VIEWS
 from c2c_assets.home import C2cHome
 from c2c_assets.image_to_text.views import VIEWS as IMAGE_TO_TEXT_VIEWS
 from c2c_assets.ingest.views import VIEWS as INGEST_VIEWS
-from c2c_assets.warehouse import View, refresh_views, view_names
+from c2c_assets.warehouse import View, refresh_views
 
 ALL_VIEWS: list[View] = [*INGEST_VIEWS, *EMBEDDING_VIEWS, *ANALYSIS_VIEWS, *IMAGE_TO_TEXT_VIEWS]
 
@@ -21,5 +21,4 @@ def refresh_all(home: C2cHome) -> list[str]:
 def refresh(home: C2cHome, changed: list[View]) -> list[str]:
     """Recreate the ``changed`` views, and create any view the warehouse does not have yet (a new home),
     so that every view answers, empty until its asset is materialized."""
-    existing = view_names(home)
-    return refresh_views(home, [view for view in ALL_VIEWS if view in changed or view.name not in existing])
+    return refresh_views(home, ALL_VIEWS, changed=changed)

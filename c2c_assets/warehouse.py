@@ -90,23 +90,20 @@ def scratch(home: C2cHome) -> Iterator[duckdb.DuckDBPyConnection]:
         yield db
 
 
-def refresh_views(home: C2cHome, views: Iterable[View]) -> list[str]:
-    """(Re)create ``views``, in order (a view may read one created before it)."""
+def refresh_views(home: C2cHome, views: Iterable[View], *, changed: Iterable[View] | None = None) -> list[str]:
+    """(Re)create ``views``, in order (a view may read one created before it). With ``changed``, only those
+    are recreated, and of the rest only the ones the warehouse does not have yet (one connection for both)."""
     home.ensure()
+    recreate = None if changed is None else {view.name for view in changed}
     created = []
     with connect(home) as db:
+        existing = {name for (name,) in db.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
         for view in views:
+            if recreate is not None and view.name not in recreate and view.name in existing:
+                continue
             db.execute(f"CREATE OR REPLACE VIEW {view.name} AS {view.build(home, db)}")
             created.append(view.name)
     return created
-
-
-def view_names(home: C2cHome) -> set[str]:
-    """The views the warehouse has now (none before it exists)."""
-    if not home.warehouse.exists():
-        return set()
-    with connect(home, read_only=True) as db:
-        return {name for (name,) in db.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
 
 
 def query(home: C2cHome, sql: str, parameters: list[object] | None = None) -> list[tuple]:
