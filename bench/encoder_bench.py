@@ -27,13 +27,13 @@ import gzip
 import json
 import os
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import measure  # bench/measure.py: this script's folder is on sys.path
 
 CHUNK_POSTS = 512  # as the embeddings asset: one embed_posts call per chunk
 SGEMM_N = 2048
@@ -64,12 +64,7 @@ def cycled(posts: list[Any], n: int) -> Iterator[Any]:
 
 
 def child(args: list[str]) -> dict[str, Any]:
-    """Run a measurement in a fresh process; it prints one JSON line."""
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}
-    done = subprocess.run([sys.executable, __file__, "--child", *args], env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"child {args} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return measure.child(__file__, args)
 
 
 def peak_rss_mb() -> float:
