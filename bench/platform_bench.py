@@ -10,8 +10,9 @@ What it does, each stage in its own child process (its peak RSS is that child's 
    over ``--days`` daily dumps per source (craigslist and offerup formats, text only; ~3% of listings
    re-listed on a later date, same id, sometimes a new price; ``--photos F`` gives a fraction F of the
    listings one small JPEG), ``labels.csv`` (known categories) and the nightly day's dumps.
-2. ``ingest``: ``ingest_dumps`` + its three checks, one ``runner.materialize`` per date, as
-   ``c2c ingest`` does (the per-run Dagster overhead is measured from the run's step events).
+2. ``ingest``: ``ingest_dumps`` + its three checks through ``batches.ingest_dates``, as ``c2c ingest``
+   does: consecutive dates in one run over their range (100 dates per run), each date materialized and
+   checked on its own (the per-run Dagster overhead is measured from the run's step events).
    Every line must be accepted: a quarantined line fails the bench.
 3. ``vectors`` (setup): vectors of ``--width`` for a registered ``default``-family encoder config,
    written straight to the ``post_embeddings`` partitions (one row per post of each ``posts``
@@ -362,25 +363,22 @@ def _steps(instance: Any, run_id: str | None) -> dict[str, float]:
 
 
 def _ingest(home: Any, instance: Any, inbox: Path, dates: list[str]) -> dict[str, Any]:
-    from c2c_assets.defs.ingest import checks
-    from c2c_assets.defs.ingest.assets import ingest_dumps
-    from c2c_assets.runner import materialize
+    """The dates through ``c2c_assets.batches.ingest_dates``, as ``c2c ingest`` runs them (consecutive dates per run)."""
+    from c2c_assets.batches import ingest_dates
 
-    assets = [ingest_dumps, checks.lines_accounted_for, checks.post_id_unique, checks.one_row_per_image_reference]
-    walls, steps, failures = [], [], {}
+    runs = ingest_dates(home, inbox, [date.fromisoformat(d) for d in dates], instance=instance, tags={"c2c/launched_by": "bench"})
+    walls = []
+    for run_id in runs.runs:
+        record = instance.get_run_record_by_id(run_id)
+        walls.append((record.end_time or 0.0) - (record.start_time or 0.0))
+    steps = [_step_seconds(instance, run_id) for run_id in runs.runs]
     lines = accepted = quarantined = 0
-    for key in dates:
-        started = time.perf_counter()
-        outcome = materialize(home, assets, partition_key=key, instance=instance, inbox=inbox, tags={"c2c/launched_by": "bench"})
-        walls.append(time.perf_counter() - started)
-        steps.append(_step_seconds(instance, outcome.run_id))
-        if not outcome.success:
-            failures[key] = outcome.failure or "run failed"
-        for dump in outcome.metadata.get("posts", {}).get("summary", {}).get("dumps", []):
+    for summary in runs.summaries.values():
+        for dump in summary.get("dumps", []):
             lines += dump["lines"]
             accepted += dump["accepted"]
             quarantined += sum(dump["quarantined"].values())
-    return {"runs": len(dates), "run_seconds": walls, "step_seconds": steps, "failures": failures,
+    return {"runs": len(runs.runs), "run_seconds": walls, "step_seconds": steps, "failures": runs.failures,
             "lines": lines, "accepted": accepted, "quarantined": quarantined}
 
 

@@ -36,6 +36,10 @@ class RunOutcome:
     failure: str | None = None  # the first failure, as one line
     failed_checks: list[str] = field(default_factory=list)
     run_id: str | None = None
+    # partition key -> asset key -> metadata, for runs over a partition range (one entry for a one-partition run)
+    partitions: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # partition key -> the checks that failed on it
+    failed_partition_checks: dict[str, list[str]] = field(default_factory=dict)
 
 
 def dagster_folder(home: C2cHome) -> Path:
@@ -72,6 +76,7 @@ def materialize(
     assets: Sequence[Any],
     *,
     partition_key: str | Any | None = None,
+    partition_range: tuple[str, str] | None = None,
     config: Mapping[str, BaseModel | Mapping[str, Any]] | None = None,
     instance: dg.DagsterInstance | None = None,
     inbox: Path | str | None = None,
@@ -83,7 +88,8 @@ def materialize(
 
     ``config`` maps an op name (``post_embeddings``, ``analyse_encoder``...) to its config: a pydantic
     model (``RuntimeSettings``, ``AnalysisSettings``...; only the fields set away from their defaults
-    are passed) or a dict. ``resource_overrides`` are further ``C2cResource`` fields
+    are passed) or a dict. ``partition_range`` (first, last) runs every partition between them in one
+    run (assets with a backfill policy that allows it). ``resource_overrides`` are further ``C2cResource`` fields
     (``allow_private_networks=True``...). Without ``instance``, ``dagster_instance(home)`` is used.
     """
     import dagster as dg
@@ -97,28 +103,45 @@ def materialize(
     )
     ops = {name: {"config": _config_dict(value)} for name, value in (config or {}).items()}
     run_config = {"ops": ops, "loggers": {"console": {"config": {"log_level": log_level}}}}
+    run_tags = dict(tags or {})
+    if partition_range is not None:
+        from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+        if partition_key is not None:
+            raise ValueError("give partition_key or partition_range, not both")
+        run_tags |= {ASSET_PARTITION_RANGE_START_TAG: partition_range[0], ASSET_PARTITION_RANGE_END_TAG: partition_range[1]}
     try:
         result = dg.materialize(
             list(assets), partition_key=partition_key, resources={"c2c": resource},
             instance=instance if instance is not None else dagster_instance(home),
-            raise_on_error=False, tags=dict(tags or {}), run_config=run_config,
+            raise_on_error=False, tags=run_tags, run_config=run_config,
         )
     except DagsterInvalidConfigError as error:
         return RunOutcome(success=False, failure=config_error_sentence(error))
-    metadata = {
-        event.asset_key.to_user_string(): {name: plain(value) for name, value in event.materialization.metadata.items()}
-        for event in result.get_asset_materialization_events()
-    }
+    metadata: dict[str, dict[str, Any]] = {}
+    partitions: dict[str, dict[str, dict[str, Any]]] = {}
+    for event in result.get_asset_materialization_events():
+        asset = event.asset_key.to_user_string()
+        plain_metadata = {name: plain(value) for name, value in event.materialization.metadata.items()}
+        metadata[asset] = plain_metadata
+        if event.materialization.partition is not None:
+            partitions.setdefault(str(event.materialization.partition), {})[asset] = plain_metadata
     failed = [e for e in result.get_asset_check_evaluations() if not e.passed]
+    failed_partition_checks: dict[str, list[str]] = {}
+    for evaluation in failed:
+        if evaluation.partition is not None:
+            failed_partition_checks.setdefault(str(evaluation.partition), []).append(evaluation.check_name)
     failure = None
     if failed:
         first = failed[0]
-        failure = f"check {first.check_name} failed" + (f": {first.description}" if first.description else "")
+        where = f" on {first.partition}" if first.partition is not None and partition_range is not None else ""
+        failure = f"check {first.check_name} failed{where}" + (f": {first.description}" if first.description else "")
     elif not result.success:
         failure = step_failure_sentence(result)
     return RunOutcome(
         success=result.success and not failed, metadata=metadata, failure=failure,
         failed_checks=[e.check_name for e in failed], run_id=result.run_id,
+        partitions=partitions, failed_partition_checks=failed_partition_checks,
     )
 
 

@@ -79,29 +79,23 @@ def _reason_table(title: str, counts: Counter[str]) -> Table:
 def run_ingest(
     home: C2cHome, inbox: Path, dates: list[date], allow_private_networks: bool = False
 ) -> tuple[list[dict[str, Any]], dict[str, str]]:
-    """Materialize the ingest assets (and their checks) for each date in-process.
+    """Materialize the ingest assets (and their checks) for ``dates`` in-process, consecutive dates in one
+    run each (``c2c_assets.batches``). Returns the per-date summaries and, for failed dates, the failure.
+    A failed date does not stop the others."""
+    from c2c_assets.batches import ingest_dates
+    from c2c_assets.runner import dagster_instance
 
-    Returns the per-date summaries and, for failed dates, the failure. A failed date does not stop the others.
-    """
-    from c2c_assets.defs.ingest import checks
-    from c2c_assets.defs.ingest.assets import ingest_dumps
-    from c2c_assets.runner import dagster_instance, materialize
+    with console.status("ingesting...") as status:
 
-    instance = dagster_instance(home)
-    assets = [ingest_dumps, checks.lines_accounted_for, checks.post_id_unique, checks.one_row_per_image_reference]
-    summaries, failures = [], {}
-    for day in dates:
-        key = day.isoformat()
-        with console.status(f"ingesting {key}..."):
-            outcome = materialize(
-                home, assets, partition_key=key, instance=instance, inbox=inbox, tags=TAGS,
-                allow_private_networks=allow_private_networks,
-            )
-        if "summary" in outcome.metadata.get("posts", {}):
-            summaries.append(outcome.metadata["posts"]["summary"])
-        if not outcome.success:
-            failures[key] = outcome.failure or "run failed"
-    return summaries, failures
+        def show(chunk: list[date]) -> None:
+            span = chunk[0].isoformat() + (f" .. {chunk[-1].isoformat()}" if len(chunk) > 1 else "")
+            status.update(f"ingesting {span}...")
+
+        runs = ingest_dates(
+            home, inbox, dates, instance=dagster_instance(home), tags=TAGS, on_chunk=show,
+            allow_private_networks=allow_private_networks,
+        )
+    return [runs.summaries[key] for key in sorted(runs.summaries)], runs.failures
 
 
 @app.command()

@@ -63,6 +63,27 @@ def test_a_date_the_cli_already_ingested_is_not_requested_again(home, tmp_path, 
     assert evaluate(inbox, home, instance=instance).run_requests == []
 
 
+def test_consecutive_new_dates_are_one_run_over_their_range(home, tmp_path, instance):
+    from c2c_assets.batches import ingest_assets
+    from c2c_assets.runner import materialize
+
+    inbox = tmp_path / "inbox"
+    for day in ("2024-03-01", "2024-03-02", "2024-03-03", "2024-03-07"):
+        (inbox / "craigslist" / day).mkdir(parents=True)
+        (inbox / "craigslist" / day / "posts.jsonl").write_text(f'{{"pid": "77{day[-1]}", "title": "rims {day}"}}\n')
+    requests = evaluate(inbox, home, instance=instance).run_requests
+    assert len(requests) == 2
+    ranged, single = sorted(requests, key=lambda r: r.partition_key is not None)
+    assert ranged.partition_key is None
+    assert (ranged.partition_key_range.start, ranged.partition_key_range.end) == ("2024-03-01", "2024-03-03")
+    assert single.partition_key == "2024-03-07"
+    # The requested range is what the daemon's run does: one run, each date materialized and checked.
+    outcome = materialize(home, ingest_assets(), instance=instance, inbox=inbox,
+                          tags=dict(ranged.tags))
+    assert outcome.success and sorted(outcome.partitions) == ["2024-03-01", "2024-03-02", "2024-03-03"]
+    assert [r.partition_key for r in evaluate(inbox, home, instance=instance).run_requests] == ["2024-03-07"]
+
+
 def test_dates_outside_the_partitions_and_unknown_folders_are_ignored(home, tmp_path):
     inbox = tmp_path / "inbox"
     for folder in ("craigslist/1999-01-01", "craigslist/not-a-date", "ebay/2024-03-01"):

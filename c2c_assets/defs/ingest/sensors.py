@@ -1,15 +1,32 @@
-"""The inbox sensor: a new or changed dump requests an ingest run for its date."""
+"""The inbox sensor: a new or changed dump requests an ingest run for its date (consecutive dates
+together: one run over their range)."""
 
 
+import hashlib
 import json
+from datetime import date
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from c2c_assets.batches import contiguous_chunks
 from c2c_assets.defs.ingest.assets import INBOX_DIGEST, ingest_job
-from c2c_assets.defs.ingest.partitions import scrape_dates
+from c2c_assets.defs.ingest.partitions import MAX_DATES_PER_RUN, scrape_dates
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.ingest.dumps import find_dumps
 from c2c_assets.ingest.inbox import plan_runs
+
+
+def _run_request(chunk: list[date], digests: dict[date, str]) -> dg.RunRequest:
+    first, last = chunk[0].isoformat(), chunk[-1].isoformat()
+    if len(chunk) == 1:
+        return dg.RunRequest(partition_key=first, run_key=f"{first}:{digests[chunk[0]]}")
+    # The run key changes when any dump of the range changes: the same range is asked for once.
+    combined = hashlib.sha256(" ".join(digests[day] for day in chunk).encode()).hexdigest()[:16]
+    return dg.RunRequest(
+        run_key=f"{first}..{last}:{combined}",
+        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+    )
 
 
 def ingested_digests(instance: dg.DagsterInstance, partitions: list[str]) -> dict[str, str]:
@@ -46,16 +63,18 @@ def inbox_sensor(context: dg.SensorEvaluationContext, c2c: C2cResource) -> dg.Se
     inbox = c2c.inbox_path()
     plan = plan_runs(find_dumps(inbox), json.loads(context.cursor) if context.cursor else {})
     valid = set(scrape_dates.get_partition_keys())
-    requests, skipped = [], []
+    wanted, skipped = {}, []
     done = ingested_digests(context.instance, [day.isoformat() for day in plan.dates])
     for day, digest in plan.dates.items():
         key = day.isoformat()
         if done.get(key) == digest:
             continue
         if key in valid:
-            requests.append(dg.RunRequest(partition_key=key, run_key=f"{key}:{digest}"))
+            wanted[day] = digest
         else:
             skipped.append(key)
+    # A year of dumps landing at once is a few runs over date ranges, not one run per date.
+    requests = [_run_request(chunk, wanted) for chunk in contiguous_chunks(list(wanted), MAX_DATES_PER_RUN)]
     if skipped:
         context.log.warning(f"dumps dated outside the partitions ({scrape_dates.start:%Y-%m-%d} on): {', '.join(skipped)}")
     return dg.SensorResult(
