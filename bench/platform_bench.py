@@ -367,14 +367,11 @@ def _ingest(home: Any, instance: Any, inbox: Path, dates: list[str]) -> dict[str
     from c2c_assets.batches import ingest_dates
 
     runs = ingest_dates(home, inbox, [date.fromisoformat(d) for d in dates], instance=instance, tags={"c2c/launched_by": "bench"})
-    walls = []
-    for run_id in runs.runs:
-        record = instance.get_run_record_by_id(run_id)
-        walls.append((record.end_time or 0.0) - (record.start_time or 0.0))
+    walls = _run_walls(instance, runs.runs)
     steps = [_step_seconds(instance, run_id) for run_id in runs.runs]
     lines = accepted = quarantined = 0
-    for summary in runs.summaries.values():
-        for dump in summary.get("dumps", []):
+    for meta in runs.of("posts").values():
+        for dump in meta.get("summary", {}).get("dumps", []):
             lines += dump["lines"]
             accepted += dump["accepted"]
             quarantined += sum(dump["quarantined"].values())
@@ -382,27 +379,22 @@ def _ingest(home: Any, instance: Any, inbox: Path, dates: list[str]) -> dict[str
             "lines": lines, "accepted": accepted, "quarantined": quarantined}
 
 
+def _run_walls(instance: Any, run_ids: list[str]) -> list[float]:
+    walls = []
+    for run_id in run_ids:
+        record = instance.get_run_record_by_id(run_id)
+        walls.append((record.end_time or 0.0) - (record.start_time or 0.0))
+    return walls
+
+
 def _embed(home: Any, instance: Any, encoder: str, dates: list[str]) -> dict[str, Any]:
-    import dagster as dg
+    """``post_embeddings`` + ``vectors_valid`` through ``batches.embed_dates``, as ``c2c embed`` runs them."""
+    from c2c_assets.batches import embed_dates
 
-    from c2c_assets.defs.embeddings.assets import post_embeddings
-    from c2c_assets.defs.embeddings.checks import vectors_valid
-    from c2c_assets.runner import materialize, register_encoder
-
-    register_encoder(instance, encoder)
-    walls, failures = [], {}
-    embedded = carried = 0
-    for key in dates:
-        started = time.perf_counter()
-        outcome = materialize(home, [post_embeddings, vectors_valid], partition_key=dg.MultiPartitionKey({"date": key, "encoder": encoder}),
-                              instance=instance, tags={"c2c/launched_by": "bench"})
-        walls.append(time.perf_counter() - started)
-        meta = outcome.metadata.get("post_embeddings", {})
-        embedded += meta.get("embedded", 0)
-        carried += meta.get("carried_over", 0)
-        if not outcome.success:
-            failures[key] = outcome.failure or "run failed"
-    return {"run_seconds": walls, "embedded": embedded, "carried_over": carried, "failures": failures}
+    runs = embed_dates(home, encoder, [date.fromisoformat(d) for d in dates], instance=instance, tags={"c2c/launched_by": "bench"})
+    made = runs.of("post_embeddings").values()
+    return {"run_seconds": _run_walls(instance, runs.runs), "embedded": sum(m.get("embedded", 0) for m in made),
+            "carried_over": sum(m.get("carried_over", 0) for m in made), "failures": runs.failures}
 
 
 def _index(home: Any, instance: Any, encoder: str) -> dict[str, Any]:
@@ -761,7 +753,7 @@ def main(argv: list[str] | None = None) -> int:
     failures.update(backfill.get("failures", {}))
     if backfill and not backfill.get("failures"):
         runs = backfill["run_seconds"]
-        per_date = (sum(runs) - backfill["model_seconds"]) / len(runs)
+        per_date = (sum(runs) - backfill["model_seconds"]) / backfill["dates"]
         row(f"backfill ({backfill['dates']} dates, {BACKFILL}, {backfill['embedded']:,} embedded)", wall, rss,
             "overhead beyond model time <= 2 s/date",
             f"{per_date:.2f} s/date: " + verdict([("overhead", per_date, 2.0)]))

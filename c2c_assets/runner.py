@@ -103,7 +103,12 @@ def materialize(
     )
     ops = {name: {"config": _config_dict(value)} for name, value in (config or {}).items()}
     run_config = {"ops": ops, "loggers": {"console": {"config": {"log_level": log_level}}}}
-    run_tags = dict(tags or {})
+    from c2c_assets.orphans import fail_orphaned_runs, process_tags
+
+    instance = instance if instance is not None else dagster_instance(home)
+    # A run left STARTED by a killed process would hold its pool slot forever: fail it first.
+    fail_orphaned_runs(instance)
+    run_tags = {**process_tags(), **(tags or {})}
     if partition_range is not None:
         from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
@@ -113,8 +118,7 @@ def materialize(
     try:
         result = dg.materialize(
             list(assets), partition_key=partition_key, resources={"c2c": resource},
-            instance=instance if instance is not None else dagster_instance(home),
-            raise_on_error=False, tags=run_tags, run_config=run_config,
+            instance=instance, raise_on_error=False, tags=run_tags, run_config=run_config,
         )
     except DagsterInvalidConfigError as error:
         return RunOutcome(success=False, failure=config_error_sentence(error))

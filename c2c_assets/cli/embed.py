@@ -112,19 +112,15 @@ def backfill(
 
 
 def run_embed(home: C2cHome, encoder: str, dates: list[date], config: dict[str, Any] | None = None) -> dict[str, str]:
-    """Materialize post_embeddings (+ its check) for each date in-process, with a progress bar; returns
-    the failed dates' failures."""
-    import dagster as dg
+    """Materialize post_embeddings (+ its check) for ``dates`` in-process, consecutive dates in one run
+    each (``c2c_assets.batches``: the model loads once per run), with a progress bar; returns the failed
+    dates' failures."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from c2c_assets.defs.embeddings.assets import post_embeddings
-    from c2c_assets.defs.embeddings.checks import vectors_valid
+    from c2c_assets.batches import embed_dates
     from c2c_assets.progress import listen
-    from c2c_assets.runner import dagster_instance, materialize, register_encoder
+    from c2c_assets.runner import dagster_instance
 
-    instance = dagster_instance(home)
-    register_encoder(instance, encoder)
-    failures: dict[str, str] = {}
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err, transient=False) as bar:
         tasks: dict[str, Any] = {}
@@ -135,22 +131,15 @@ def run_embed(home: C2cHome, encoder: str, dates: list[date], config: dict[str, 
             bar.update(tasks[task], completed=done, total=total)
 
         with listen(update):
-            for day in dates:
-                outcome = materialize(
-                    home, [post_embeddings, vectors_valid],
-                    partition_key=dg.MultiPartitionKey({"date": day.isoformat(), "encoder": encoder}),
-                    config={"post_embeddings": config or {}}, instance=instance, tags=TAGS,
-                )
-                meta = outcome.metadata.get("post_embeddings")
-                if meta:
-                    console.print(
-                        f"{encoder} {day}: {meta['embedded']} embedded, {meta['carried_over']} unchanged, "
-                        f"{meta['not_embeddable']} not embeddable ({meta['posts_per_second']} posts/s)"
-                        + (f"; {meta['text_predicted']} with text predicted from photos" if meta["text_predicted"] else "")
-                    )
-                if not outcome.success:
-                    failures[day.isoformat()] = outcome.failure or "run failed"
-    return failures
+            runs = embed_dates(home, encoder, dates, instance=dagster_instance(home),
+                               config={"post_embeddings": config or {}}, tags=TAGS)
+    for day, meta in runs.of("post_embeddings").items():
+        console.print(
+            f"{encoder} {day}: {meta['embedded']} embedded, {meta['carried_over']} unchanged, "
+            f"{meta['not_embeddable']} not embeddable ({meta['posts_per_second']} posts/s)"
+            + (f"; {meta['text_predicted']} with text predicted from photos" if meta["text_predicted"] else "")
+        )
+    return runs.failures
 
 
 def _runtime(name: str) -> Any:

@@ -95,7 +95,7 @@ def run_ingest(
             home, inbox, dates, instance=dagster_instance(home), tags=TAGS, on_chunk=show,
             allow_private_networks=allow_private_networks,
         )
-    return [runs.summaries[key] for key in sorted(runs.summaries)], runs.failures
+    return [meta["summary"] for meta in runs.of("posts").values() if "summary" in meta], runs.failures
 
 
 @app.command()

@@ -67,14 +67,14 @@ def test_a_range_run_makes_what_per_date_runs_make(sample_inbox, tmp_path):
 
         assert runs.failures == {} and runs.retried == []
         assert len(runs.runs) == 1, "four consecutive dates go in one run"
-        assert sorted(runs.summaries) == [d.isoformat() for d in dates()]
+        assert sorted(runs.of("posts")) == [d.isoformat() for d in dates()]
         for day in dates():
             for table in TABLES:
                 assert table_rows(batched_home, table, day) == table_rows(per_date_home, table, day), (table, day)
             assert check_verdicts(batched, day) == dict.fromkeys(CHECKS, True)
             assert digest(batched, day) == digest(per_date, day)
             # Each date's metadata is its own, not the run's total.
-            summary = runs.summaries[day.isoformat()]
+            summary = runs.of("posts")[day.isoformat()]["summary"]
             assert summary["dumps"] and all(d["dump"].endswith(day.isoformat()) for d in summary["dumps"])
         assert batched.get_materialized_partitions(dg.AssetKey("posts")) == {d.isoformat() for d in dates()}
         assert query(batched_home, "SELECT count(*), count(DISTINCT post_id) FROM posts") == \

@@ -5,31 +5,15 @@ evaluation per date partition, so that a range run is checked exactly as per-dat
 """
 
 
-from collections.abc import Callable, Iterator
 from datetime import date
 
 import dagster as dg
 
-from c2c_assets.defs.ingest.partitions import partition_dates, scrape_dates
-from c2c_assets.defs.partitioned_checks import partitioned_asset_check
+from c2c_assets.defs.ingest.partitions import scrape_dates
+from c2c_assets.defs.partitioned_checks import Verdict, partitioned_asset_check, per_partition
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.ingest.invariants import duplicate_post_ids, image_row_mismatches, line_accounts
 from c2c_assets.ingest.summary import markdown_table
-
-Verdict = tuple[bool, dict[str, dg.MetadataValue]]
-
-
-def _per_date(
-    context: dg.AssetCheckExecutionContext, asset: str, check: str, verdict: Callable[[date], Verdict]
-) -> Iterator[dg.AssetCheckEvaluation | dg.Output]:
-    for key in partition_dates(context):
-        passed, metadata = verdict(date.fromisoformat(key))
-        yield dg.AssetCheckEvaluation(
-            asset_key=dg.AssetKey(asset), check_name=check, passed=passed, metadata=metadata, partition=key, blocking=True
-        )
-    # The check's own (Nothing) output: the evaluations above are its results, one per date.
-    yield dg.Output(None)
-
 
 @partitioned_asset_check(
     asset="posts",
@@ -40,24 +24,26 @@ def _per_date(
 )
 def lines_accounted_for(context: dg.AssetCheckExecutionContext, c2c: C2cResource):
 
-    def verdict(day: date) -> Verdict:
+    def verdict(key: str) -> Verdict:
+        day = date.fromisoformat(key)
         accounts = line_accounts(c2c.paths(), c2c.inbox_path(), day)
         rows = [[a.dump, a.lines, a.accepted, a.quarantined, "ok" if a.balanced else "MISMATCH"] for a in accounts]
         table = markdown_table(["dump", "lines", "accepted", "quarantined", ""], rows)
         return bool(accounts) and all(a.balanced for a in accounts), {"dumps": dg.MetadataValue.md(table)}
 
-    yield from _per_date(context, "posts", "lines_accounted_for", verdict)
+    yield from per_partition(context, dg.AssetKey("posts"), "lines_accounted_for", verdict)
 
 
 @partitioned_asset_check(asset="posts", partitions_def=scrape_dates, blocking=True, description="post_id is unique in the partition.")
 def post_id_unique(context: dg.AssetCheckExecutionContext, c2c: C2cResource):
 
-    def verdict(day: date) -> Verdict:
+    def verdict(key: str) -> Verdict:
+        day = date.fromisoformat(key)
         duplicates = duplicate_post_ids(c2c.paths(), day)
         table = markdown_table(["post_id", "rows"], [list(d) for d in duplicates])
         return not duplicates, {"duplicates": dg.MetadataValue.md(table)}
 
-    yield from _per_date(context, "posts", "post_id_unique", verdict)
+    yield from per_partition(context, dg.AssetKey("posts"), "post_id_unique", verdict)
 
 
 @partitioned_asset_check(
@@ -69,9 +55,10 @@ def post_id_unique(context: dg.AssetCheckExecutionContext, c2c: C2cResource):
 )
 def one_row_per_image_reference(context: dg.AssetCheckExecutionContext, c2c: C2cResource):
 
-    def verdict(day: date) -> Verdict:
+    def verdict(key: str) -> Verdict:
+        day = date.fromisoformat(key)
         bad = image_row_mismatches(c2c.paths(), day)
         table = markdown_table(["post_id", "references", "rows", "positions"], [list(b) for b in bad])
         return not bad, {"mismatches": dg.MetadataValue.md(table)}
 
-    yield from _per_date(context, "post_images", "one_row_per_image_reference", verdict)
+    yield from per_partition(context, dg.AssetKey("post_images"), "one_row_per_image_reference", verdict)
