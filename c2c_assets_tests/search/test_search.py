@@ -221,3 +221,21 @@ def test_a_streamed_ivf_build_finds_its_ground_truth_in_streamed_passes(home, mo
     _, found = index.search(queries, 10)
     found_as_rows = np.array([[position[stream_ids[r]] for r in row] for row in found])
     assert idx.recall_at_k(found_as_rows, exact) >= 0.9
+
+
+def test_an_index_below_its_recall_target_fails_its_check(home, indexed, instance, monkeypatch):
+    """The tuner cannot always reach the target (its knobs are capped): the published index still serves,
+    and the recall check goes red naming the side."""
+    from c2c_assets.defs.search.assets import faiss_index
+    from c2c_assets.defs.search.checks import recall_meets_target
+    from c2c_assets.runner import materialize
+
+    ok = materialize(home, [faiss_index, recall_meets_target], partition_key="clip-tiny", instance=instance)
+    assert ok.success and ok.failed_checks == []
+    monkeypatch.setattr(idx, "EXACT_BELOW", 5)
+    monkeypatch.setattr(idx, "tune", lambda index, plan, queries, truth, target=0.95: (plan, 0.5))
+    low = materialize(home, [faiss_index, recall_meets_target], partition_key="clip-tiny", instance=instance)
+    assert low.failed_checks == ["recall_meets_target"]
+    assert low.metadata["faiss_index"]["recall_at_10"] == 0.5
+    assert low.failure.startswith("check recall_meets_target failed: recall@10 below 0.95")
+    assert search(home, "clip-tiny", k=3, text="rims"), "the index below target still answers"
