@@ -78,14 +78,14 @@ def _render(painter: _Painter, job: _PhotoJob) -> bytes:
     if job.transform == "resize":
         img = img.resize((int(w * 0.8), int(h * 0.8)), Image.Resampling.LANCZOS)
     elif job.transform == "crop":
-        dx, dy = max(1, w // 25), max(1, h // 25)  # 4% off each side
+        dx, dy = max(1, w // 50), max(1, h // 50)  # 2% off each side
         img = img.crop((dx, dy, w - dx, h - dy))
     elif job.transform == "blurry":
         img = img.filter(ImageFilter.GaussianBlur(radius=4))
     elif job.transform == "dark":
-        img = img.point(lambda v: int(v * 0.12))
+        img = img.point(lambda v: int(v * 0.08))
     elif job.transform == "bright":
-        img = img.point(lambda v: min(255, int(235 + v * 0.08)))
+        img = img.point(lambda v: min(255, int(250 + v * 0.02)))
     elif job.transform == "tiny":
         img = img.resize((40, 30), Image.Resampling.LANCZOS)
     return _encode(img, "jpeg", None, job.quality)
