@@ -28,13 +28,13 @@ def write(home: C2cHome, asset: str, table: pa.Table, encoder: str | None = None
 
 
 def current_photos_sql(home: C2cHome) -> str | None:
-    """``post_id, position, sha256, path`` of every stored photo of every current post."""
+    """``post_id, position, sha256, path, thumb_path`` of every stored photo of every current post."""
     posts = current_posts_sql(home, "post_id, scrape_date")
     images = lake_relation(home, "post_images")
     if posts is None or images is None:
         return None
     return f"""
-        SELECT i.post_id, i.position, i.sha256, i.path FROM {images} AS i
+        SELECT i.post_id, i.position, i.sha256, i.path, i.thumb_path FROM {images} AS i
         SEMI JOIN ({posts}) AS p ON i.post_id = p.post_id AND i.scrape_date = p.scrape_date
         WHERE i.status = 'ok'
     """
@@ -55,3 +55,31 @@ def current_posts(home: C2cHome, columns: str) -> pa.Table:
         WITH seen AS (SELECT post_id, min(scrape_date) AS first_seen, max(scrape_date) AS last_seen FROM {relation} GROUP BY post_id)
         SELECT {columns} FROM ({sql}) AS p JOIN seen USING (post_id) ORDER BY post_id
     """)
+
+
+def photo_thumbs(home: C2cHome, shas: list[str]) -> dict[str, str]:
+    """sha256 -> stored thumbnail path, for some photos."""
+    images = lake_relation(home, "post_images")
+    if images is None or not shas:
+        return {}
+    with scratch(home) as db:
+        db.register("wanted_shas", pa.table({"sha256": shas}))
+        rows = db.execute(f"SELECT sha256, min(thumb_path) FROM {images} SEMI JOIN wanted_shas USING (sha256) WHERE status = 'ok' GROUP BY 1").fetchall()
+    return dict(rows)
+
+
+def post_cards(home: C2cHome, post_ids: list[str]) -> dict[str, dict]:
+    """post_id -> title, url, price_usd, source, scrape_date, thumb_path (first stored photo) of some current posts."""
+    posts = current_posts_sql(home, "post_id, title, url, price_usd, source, scrape_date")
+    photos = current_photos_sql(home)
+    if posts is None or not post_ids:
+        return {}
+    with scratch(home) as db:
+        db.register("wanted_posts", pa.table({"post_id": post_ids}))
+        thumbs = "SELECT NULL::VARCHAR AS post_id, NULL::VARCHAR AS thumb_path WHERE false" if photos is None else (
+            f"SELECT i.post_id, arg_min(i.thumb_path, i.position) AS thumb_path FROM ({photos}) AS i GROUP BY 1")
+        table = db.execute(f"""
+            SELECT p.*, t.thumb_path FROM ({posts}) AS p SEMI JOIN wanted_posts USING (post_id)
+            LEFT JOIN ({thumbs}) AS t USING (post_id)
+        """).fetchall()
+    return {r[0]: {"title": r[1], "url": r[2], "price_usd": r[3], "source": r[4], "scrape_date": r[5], "thumb_path": r[6]} for r in table}
