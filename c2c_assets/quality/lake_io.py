@@ -42,7 +42,7 @@ def current_photos_sql(home: C2cHome) -> str | None:
 
 def fetch(home: C2cHome, sql: str, parameters: list | None = None) -> pa.Table:
     with scratch(home) as db:
-        return db.execute(sql, parameters or []).to_arrow_table()
+        return db.sql(sql, params=parameters or None).to_arrow_table()
 
 
 def current_posts(home: C2cHome, columns: str) -> pa.Table:

@@ -31,7 +31,7 @@ def update_photo_hashes(home: C2cHome) -> dict[str, Any]:
     known = PHOTO_HASHES.empty_table() if known is None else known
     with scratch(home) as db:
         db.register("seen_hashes", known.select(["sha256"]))
-        todo = db.execute(f"""
+        todo = db.sql(f"""
             SELECT sha256, min(path) AS path FROM {images} WHERE status = 'ok' AND sha256 IS NOT NULL
             AND sha256 NOT IN (SELECT sha256 FROM seen_hashes) GROUP BY sha256 ORDER BY sha256
         """).to_arrow_table()
