@@ -96,3 +96,30 @@ def flagged_posts(home: C2cHome, flag: str | None = None) -> list[dict[str, Any]
 def flagged_post_ids(home: C2cHome) -> set[str]:
     table = read(home, "post_flags", columns=["post_id"])
     return set() if table is None else set(table.column("post_id").to_pylist())
+
+
+def cluster_quality_shares(home: C2cHome, encoder: str, cluster_of: dict[str, int]) -> dict[int, dict[str, float]]:
+    """Per cluster, the share of its posts that are in a repost group, use a stock photo, carry any flag;
+    empty when neither repost_groups nor post_flags is materialized (the report then leaves them out)."""
+    reposts = read(home, "repost_groups", encoder, ["post_id"])
+    flags = read(home, "post_flags", columns=["post_id", "flag"])
+    if reposts is None and flags is None:
+        return {}
+    reposted = set() if reposts is None else set(reposts.column("post_id").to_pylist())
+    flagged, stock = set(), set()
+    if flags is not None:
+        for pid, flag in zip(flags.column("post_id").to_pylist(), flags.column("flag").to_pylist(), strict=True):
+            flagged.add(pid)
+            if flag == "stock_photo":
+                stock.add(pid)
+    members: dict[int, list[str]] = defaultdict(list)
+    for pid, cluster in cluster_of.items():
+        members[cluster].append(pid)
+    return {
+        cluster: {
+            "reposts": sum(p in reposted for p in pids) / len(pids),
+            "stock_photos": sum(p in stock for p in pids) / len(pids),
+            "flagged": sum(p in flagged for p in pids) / len(pids),
+        }
+        for cluster, pids in members.items()
+    }
