@@ -25,6 +25,7 @@ _DECODE_AT_LEAST = 256
 def measure(image) -> dict[str, object]:  # noqa: ANN001 - a PIL image
     """Hashes and measurements of one decoded photo."""
     import imagehash
+    from PIL import Image
 
     width, height = image.size
     image.draft("RGB", (_DECODE_AT_LEAST, _DECODE_AT_LEAST))
@@ -36,6 +37,7 @@ def measure(image) -> dict[str, object]:  # noqa: ANN001 - a PIL image
         "reason": None,
         "phash": _bits(imagehash.phash(rgb, hash_size=T.HASH_SIZE)),
         "dhash": _bits(imagehash.dhash(rgb, hash_size=T.HASH_SIZE)),
+        "colour": np.asarray(rgb.resize((4, 4), Image.Resampling.BOX), dtype=np.uint8).tobytes(),
         "width": width,
         "height": height,
         "laplacian_var": laplacian_variance(pixels),
@@ -81,6 +83,11 @@ def hash_photos(home: C2cHome, photos: Iterable[tuple[str, str]]) -> pa.Table:
 def hash_codes(table: pa.Table) -> np.ndarray:
     """(n, 64) uint8: pHash || dHash of every ``ok`` row of a ``PHOTO_HASHES`` table, in its order."""
     return np.ascontiguousarray(np.hstack([_fixed(table.column("phash")), _fixed(table.column("dhash"))]))
+
+
+def colour_layouts(table: pa.Table) -> np.ndarray:
+    """(n, 48) float32 colour layouts of the rows of a ``PHOTO_HASHES`` table."""
+    return _fixed(table.column("colour")).astype(np.float32)
 
 
 def _fixed(column: pa.ChunkedArray) -> np.ndarray:

@@ -15,7 +15,7 @@ from c2c_assets.home import C2cHome
 from c2c_assets.quality import thresholds as T
 from c2c_assets.quality.lake_io import current_photos_sql, current_posts, fetch, read, write
 from c2c_assets.quality.photo_groups import components, group_ids, near_pairs
-from c2c_assets.quality.photos import hash_codes, hash_photos
+from c2c_assets.quality.photos import colour_layouts, hash_codes, hash_photos
 from c2c_assets.quality.schema import PHOTO_GROUPS, PHOTO_HASHES, POST_FLAGS
 from c2c_assets.quality.text import placeholder_price, text_components, text_flags
 from c2c_assets.warehouse import lake_relation, scratch
@@ -61,8 +61,11 @@ def build_photo_groups(home: C2cHome) -> tuple[pa.Table, dict[str, Any]]:
     shas = np.asarray(hashes.column("sha256").to_pylist(), dtype=object)
     ok = np.asarray(pc.equal(hashes.column("status"), "ok").to_numpy(zero_copy_only=False))
     ok_rows = np.flatnonzero(ok)
-    codes = hash_codes(hashes.filter(pa.array(ok)))
-    first, second, _ = near_pairs(codes)
+    usable = hashes.filter(pa.array(ok))
+    first, second, _ = near_pairs(hash_codes(usable))
+    colours = colour_layouts(usable)
+    same_colours = np.abs(colours[first] - colours[second]).mean(axis=1) <= T.COLOUR_LAYOUT_DIFF
+    first, second = first[same_colours], second[same_colours]
     labels = components(len(shas), ok_rows[first], ok_rows[second])
     ids = group_ids(shas, labels, "p")
     # Listings per group, and how many different items they are (texts not near-duplicates).

@@ -10,6 +10,7 @@ PHOTO_HASHES = pa.schema(
         ("reason", pa.string()),  # why it could not be hashed (null when ok)
         ("phash", pa.binary(32)),  # imagehash pHash, 256 bits
         ("dhash", pa.binary(32)),  # imagehash dHash, 256 bits
+        ("colour", pa.binary(48)),  # colour layout: mean RGB of a 4 x 4 grid
         ("width", pa.int32()),
         ("height", pa.int32()),
         ("laplacian_var", pa.float32()),

@@ -4,13 +4,18 @@ Perceptual hashes are imagehash's pHash and dHash at ``hash_size = 16`` (256 bit
 at the 64-bit default, re-encoded copies of the sample's drawings overlap with unrelated photos of the
 same category; at 256 bits they separate. On the 300-post sample's 645 photos: the planted copies (re-encoded,
 resized to 80%, cropped 2% per side) are at most 76 of 512 bits apart, two photos of one post at least 87,
-unrelated photos at least 100. On 300 fresh drawings, 95% of 2%-crops stay within 85 bits.
+unrelated photos at least 100 (on the 3,000-post sample some unrelated tyres come to 42: see COLOUR_LAYOUT_DIFF).
 """
 
 HASH_SIZE = 16  # imagehash hash_size: 16 x 16 = 256 bits per hash
 HASH_BITS = 2 * HASH_SIZE * HASH_SIZE  # pHash || dHash
-# Two photos are near-duplicates when pHash and dHash together differ in at most this many of 512 bits.
-NEAR_DUPLICATE_BITS = 80
+# Two photos are near-duplicates when pHash and dHash together differ in at most this many of 512 bits AND
+# their colour layouts (mean RGB of a 4 x 4 grid) differ by at most COLOUR_LAYOUT_DIFF grey levels on average:
+# the hashes see grey structure only, and the sample's tyres, rims and lenses drawn on different backgrounds
+# are 42-66 bits apart. On the 3,000-post sample: planted copies within 82 bits and 5.0 levels; of 557
+# unrelated pairs within 100 bits, 2 also within 5.5 levels.
+NEAR_DUPLICATE_BITS = 90
+COLOUR_LAYOUT_DIFF = 5.5
 PHOTO_NEIGHBOURS = 16  # each photo's nearest hashes looked at (a bigger group connects through its members)
 # A photo group used by this many listings that are different items (texts not near-duplicates) is a stock photo.
 STOCK_MIN_ITEMS = 3

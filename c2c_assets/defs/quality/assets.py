@@ -51,8 +51,8 @@ def photo_hashes(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Mate
     deps=[photo_hashes, "posts"],
     group_name=GROUP, kinds={"faiss", "scipy", "parquet"}, owners=[OWNER],
     automation_condition=AFTER_INGEST,
-    description="Near-duplicate groups of the current posts' photos: pHash and dHash together at most 80 of 512 "
-    "bits apart (FAISS binary k-NN), connected components; exact copies share a sha256. A group used by 3 or more "
+    description="Near-duplicate groups of the current posts' photos: pHash and dHash together at most 90 of 512 "
+    "bits apart (FAISS binary k-NN) and colour layouts alike, connected components; exact copies share a sha256. A group used by 3 or more "
     "listings of different items (texts not near-duplicates, MinHash) is a stock photo. View `photo_groups`.",
 )
 def photo_groups(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.MaterializeResult:
