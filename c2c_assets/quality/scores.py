@@ -39,8 +39,9 @@ def outlier_scores(similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if similarity.shape[0] == 0:
         return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=bool)
     dist = distances(similarity.astype(np.float64))
-    score = np.where(np.isnan(dist).all(axis=1), 0.0, np.nanmean(np.where(np.isnan(dist), np.nan, dist), axis=1)) if np.isnan(dist).all(axis=1).any() else dist.mean(axis=1)
-    score = np.nan_to_num(score)
+    present = ~np.isnan(dist)
+    # Mean over the neighbours a post has (NaN: fewer than k in the corpus); none at all scores 0.
+    score = np.where(present, dist, 0.0).sum(axis=1) / np.maximum(present.sum(axis=1), 1)
     limit = np.quantile(score, T.OUTLIER_QUANTILE)
     return score.astype(np.float32), score > limit
 
