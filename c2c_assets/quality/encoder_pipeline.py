@@ -101,6 +101,22 @@ def _shared_photo_posts(home: C2cHome, groups: pa.Table, sql: str) -> list[list[
     return [members for (members,) in rows]
 
 
+def _vector_candidates(post_ids: list[str], ids: list[str], names: np.ndarray, sims: np.ndarray) -> set[tuple[int, int]]:
+    """Row pairs (a < b, rows of ``post_ids``) whose vectors are at least REPOST_VECTOR_SIMILARITY alike."""
+    import pyarrow.compute as pc
+
+    universe = pa.array(post_ids, pa.string())
+    close = np.nan_to_num(sims, nan=-1.0) >= T.REPOST_VECTOR_SIMILARITY
+    query_rows, slots = np.nonzero(close)
+    if query_rows.size == 0:
+        return set()
+    a = pc.index_in(pa.array(np.asarray(ids, dtype=object)[query_rows], pa.string()), value_set=universe).to_numpy(zero_copy_only=False)
+    b = pc.index_in(pa.array(names[query_rows, slots], pa.string()), value_set=universe).to_numpy(zero_copy_only=False)
+    known = ~(np.isnan(a.astype(np.float64)) | np.isnan(b.astype(np.float64)))
+    a, b = a[known].astype(np.int64), b[known].astype(np.int64)
+    return set(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))
+
+
 def build_repost_groups(home: C2cHome, encoder: str) -> tuple[pa.Table, dict[str, Any]]:
     """Listings that are the same item: connected components over post pairs that share a non-stock
     near-duplicate photo, or whose vectors are near and texts near-duplicates; prices must agree."""
@@ -114,14 +130,7 @@ def build_repost_groups(home: C2cHome, encoder: str) -> tuple[pa.Table, dict[str
         if prices_agree(prices[a], prices[b]):
             evidence[(min(a, b), max(a, b))].add("photo")
     ids, names, sims = read_neighbours(home, encoder)
-    candidates = set()
-    for row, post_id in enumerate(ids):
-        a = index.get(post_id)
-        for other, sim in zip(names[row], sims[row], strict=True):
-            if other is None or not sim >= T.REPOST_VECTOR_SIMILARITY or other not in index or a is None:
-                continue
-            b = index[other]
-            candidates.add((min(a, b), max(a, b)))
+    candidates = _vector_candidates(post_ids, ids, names, sims)
     involved = sorted({i for pair in candidates for i in pair})
     texts = texts_of(home, [post_ids[i] for i in involved])
     hashes = dict(zip(involved, minhashes([texts.get(post_ids[i]) for i in involved]), strict=True))
