@@ -110,3 +110,15 @@ def test_post_filter_keeps_the_best_hit_per_group_and_drops_flagged():
     hits = [SimpleNamespace(post_id=p) for p in ["a", "b", "c", "d", "e"]]
     kept = post_filter(hits, group_of={"a": "g1", "c": "g1", "d": "g2"}, flagged={"b"})
     assert [h.post_id for h in kept] == ["a", "d", "e"]
+
+
+def test_quality_gallery_escapes_scraped_text_and_refuses_script_links():
+    from c2c_assets.reporting.render import CSP_STATIC, render_page
+
+    groups = [{"group_id": "r1", "caption": "2 listings", "members": [
+        {"label": "<script>alert(1)</script>", "url": "javascript:alert(1)", "thumb": None, "detail": "<b>x</b>"},
+        {"label": "ok", "url": "https://example.org/a", "thumb": None, "detail": ""},
+    ]}]
+    html = render_page("quality_gallery.html.j2", title="t", groups=groups)
+    assert "<script>" not in html and "&lt;script&gt;" in html and "javascript:" not in html and "&lt;b&gt;" in html
+    assert 'href="https://example.org/a"' in html and f'content="{CSP_STATIC}"' in html
