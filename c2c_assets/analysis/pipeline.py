@@ -201,6 +201,9 @@ def report_cards(home: C2cHome, encoder: str, n_nearest: int = 10) -> list[Any]:
     for row in rows:
         by_cluster[row[0]].append(row)
     terms = top_terms({c: [f"{r[3]} {r[4]}" for r in members] for c, members in by_cluster.items() if c >= 0})
+    from c2c_assets.quality.listing import cluster_quality_shares  # reposts, stock photos, flags where materialized
+
+    shares = cluster_quality_shares(home, encoder, {r[1]: c for c, members in by_cluster.items() for r in members})
     cards = []
     for cluster_id, members in sorted(by_cluster.items()):
         nearest = [
@@ -214,7 +217,7 @@ def report_cards(home: C2cHome, encoder: str, n_nearest: int = 10) -> list[Any]:
             ClusterCard(
                 cluster_id=cluster_id, size=len(members),
                 multi_image_share=sum(1 for r in members if (r[7] or 0) > 1) / len(members),
-                top_terms=terms.get(cluster_id, []), nearest=nearest,
+                top_terms=terms.get(cluster_id, []), nearest=nearest, quality=shares.get(cluster_id),
             )
         )
     return cards

@@ -73,6 +73,8 @@ def search(
     since: Annotated[str | None, typer.Option(help="Only posts scraped on or after YYYY-MM-DD.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
     html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML gallery with thumbnails here.")] = None,
+    dedupe: Annotated[bool, typer.Option("--dedupe", help="One hit per repost group (`c2c reposts`).")] = False,
+    hide_flagged: Annotated[bool, typer.Option("--hide-flagged", help="Drop flagged posts (`c2c flags`).")] = False,
     home: HomeOption = None,
 ) -> None:
     """Search posts by text, photo, sound or example post, with filters."""
@@ -88,7 +90,13 @@ def search(
 
     filters = Filters(source, min_price, max_price, parse_date(since, "--since"))
     try:
-        hits = run_search(paths, encoder, k, filters, text=query, image=image, audio=audio, like=like)
+        if dedupe or hide_flagged:  # quality post-filter (c2c_assets.quality.postfilter)
+            from c2c_assets.quality.postfilter import search_filtered
+
+            hits = search_filtered(paths, encoder, k, lambda **q: run_search(paths, encoder, q.pop("k"), filters, **q),
+                                   dedupe=dedupe, hide_flagged=hide_flagged, text=query, image=image, audio=audio, like=like)
+        else:
+            hits = run_search(paths, encoder, k, filters, text=query, image=image, audio=audio, like=like)
     except SearchError as error:
         fail(str(error))
     if html is not None:

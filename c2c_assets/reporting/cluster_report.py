@@ -44,6 +44,8 @@ class ClusterCard:
     multi_image_share: float  # share of the cluster's posts with 2+ images, 0..1 (NaN: unknown)
     top_terms: list[str] = field(default_factory=list)
     nearest: list[NearestPost] = field(default_factory=list)  # closest to the centroid first
+    # Share of the cluster's posts in a repost group / using a stock photo / flagged (quality group); None: not computed.
+    quality: dict[str, float] | None = None
 
 
 def write_cluster_report_html(
@@ -76,6 +78,7 @@ def write_cluster_report_html(
                 "share": fmt_share(card.size / total if total else float("nan")),
                 "multi": fmt_share(card.multi_image_share),
                 "terms": [str(t) for t in card.top_terms],
+                "quality": None if card.quality is None else {k: fmt_share(v) for k, v in card.quality.items()},
                 "posts": [
                     {
                         "post_id": str(p.post_id),
@@ -131,6 +134,7 @@ def cluster_report_markdown(
         parts.append(
             f"### {md_text(cluster_name(card.cluster_id).capitalize())} · {card.size:,} posts"
             f" ({md_text(fmt_share(share_of_all))}) · {md_text(fmt_share(card.multi_image_share))} multi-image"
+            + ("" if card.quality is None else " · " + " · ".join(f"{md_text(fmt_share(v))} {k.replace('_', ' ')}" for k, v in card.quality.items()))
         )
         parts.append("")
         if card.top_terms:

@@ -19,6 +19,7 @@ from .bad_inputs import (
     _Planted,
 )
 from .painter import _Painter
+from .planted_duplicates import QualityPlan, plant_quality
 from .posts import _Gen, _Photo, _Post
 from .vocabulary import CATEGORIES, SOURCES
 from .writer import _n_refs, _render_line, _write_dump, _write_labels, _write_outside_secret
@@ -47,12 +48,15 @@ def generate_sample(
     seed: int = 7,
     bad_inputs: bool = True,
     image_size: tuple[int, int] = (224, 168),
+    plant_quality_labels: bool = True,
 ) -> SampleSummary:
     """Write a deterministic synthetic inbox under ``inbox`` and describe it.
 
     ``inbox`` must be absent or empty. Posts are split evenly over the two sources
     and ``n_days`` scrape dates starting at ``start_date``; OfferUp's last date is
-    written gzipped. ``posts.jsonl[.gz]`` is written last in each dump folder.
+    written gzipped. ``posts.jsonl[.gz]`` is written last in each dump folder. With
+    ``plant_quality_labels``, reposts, stock photos and junk are planted (``planted_duplicates``) and
+    labelled in ``labels_quality.csv``.
     """
     inbox = Path(inbox)
     if n_days < 1:
@@ -122,6 +126,8 @@ def generate_sample(
         return f"{source}/{(start_date + timedelta(days=day)).isoformat()}"
 
     planted = _plant_bad_posts(rng, take, dump_key) if bad_inputs else _Planted()
+    # ---- reposts, stock photos, junk (planted_duplicates: its own random stream, its own labels file)
+    quality = plant_quality(seed, posts, take, dump_key, n_posts) if plant_quality_labels else QualityPlan()
 
     # ---- lines per dump
     dump_posts: dict[str, list[tuple[_Post, dict[str, Any] | None]]] = {}
@@ -163,9 +169,12 @@ def generate_sample(
             for ph in p.photos:
                 jobs[ph.name] = ("photo", p.category, p.vis_seed, ph)
         jobs.update(planted.extra_files.get(key, {}))
+        jobs.update(quality.files(key, painter))
         _write_dump(inbox / key, jobs, lines, painter,
                     gzipped=key == last_ou, bom=bad_inputs and key == first_cl)
     labels_path = _write_labels(inbox / "labels.csv", posts)
+    if plant_quality_labels:
+        quality.write_labels(inbox / "labels_quality.csv")
 
     return SampleSummary(
         inbox=inbox,

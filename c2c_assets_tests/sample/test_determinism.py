@@ -28,10 +28,10 @@ CONFIGS: dict[str, dict] = {
 }
 
 PINNED: dict[str, str] = {
-    "bad_inputs": "598f4456f528f0a4ec3897c6123d88442ad2b87b582158f6bcc0d381fbd3d55b",
-    "clean": "74dff2223f48c40df09de3abbec6f9fe6dc03e801496670813fcff19fe336ef7",
-    "three_days_small_photos": "a5bf2ecfc97590cc944596756416208c8df67e096ff921cfc81a1da497d8bab2",
-    "one_day": "b95acc0f9ec420d1f4a5aab503c468dc8588313d7dbd94b8b63ad3b760faf6b3",
+    "bad_inputs": "60fc865ffad1a6bc2949264b7854d12a4df00756bb73e826fd2e0e14b1afff55",
+    "clean": "e72404812ce8fc8228e240a25b29909c3fc189008e6124bff5ae2b371b6239d8",
+    "three_days_small_photos": "5419ced8730f340d08e6ca214f71ef218dd274b87532d87b6c92e7ce33084dce",
+    "one_day": "428249d3cfd57dfa3adaa1f734bba1cea608609803dc3631284b5a92d8aa2995",
 }
 
 

@@ -87,7 +87,8 @@ def analyse_encoder(context: dg.AssetExecutionContext, config: AnalysisConfig, c
     group_name="analysis", kinds={"html"}, owners=[OWNER],
     automation_condition=dg.AutomationCondition.eager(),
     description="Per cluster: size, the 10 posts nearest the centroid (title, price, thumbnail, link), top terms "
-    "(class-based TF-IDF of titles and descriptions) and the share of multi-photo posts. HTML under "
+    "(class-based TF-IDF of titles and descriptions), the share of multi-photo posts and, where the quality group "
+    "has run, the shares of reposts, stock photos and flagged posts. HTML under "
     "reports/<encoder>/clusters.html; the same in the UI.",
 )
 def cluster_report(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.MaterializeResult:
