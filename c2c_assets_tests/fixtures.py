@@ -93,3 +93,29 @@ def write(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
+
+
+def synthetic_lake(home, n: int, dim: int, days: int = 3, seed: int = 0) -> None:
+    """``n`` current posts with clustered unit vectors of encoder ``syn``, as ingest and embedding would write them."""
+    import pyarrow as pa
+
+    from c2c_assets.embeddings.store import embedding_schema
+    from c2c_assets.ingest import schema
+    from c2c_assets.lake import fixed_size_list, write_partition
+
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(size=(20, dim)).astype("float32")
+    per = n // days
+    for d in range(days):
+        day = date(2024, 1, 1 + d)
+        ids = [f"s:{d}-{i}" for i in range(per)]
+        columns = {f.name: pa.nulls(per, f.type) for f in schema.POSTS}
+        columns.update(post_id=pa.array(ids), scrape_date=pa.array([day] * per, pa.date32()), content_hash=pa.array(ids),
+                       line_number=pa.array(range(per), pa.int64()))
+        write_partition(home.lake, "posts", {"date": day.isoformat()}, pa.table(columns, schema=schema.POSTS))
+        vectors = centers[rng.integers(0, 20, per)] + 0.3 * rng.normal(size=(per, dim)).astype("float32")
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        table = pa.table({"post_id": ids, "scrape_date": pa.array([day] * per, pa.date32()), "content_hash": ids,
+                          "encoder": ["syn"] * per, "fingerprint": ["f"] * per, "vector": fixed_size_list(vectors),
+                          "n_images": pa.array([0] * per, pa.int32()), "text_predicted": [False] * per}, schema=embedding_schema(dim, {}))
+        write_partition(home.lake, "post_embeddings", {"date": day.isoformat(), "encoder": "syn"}, table)

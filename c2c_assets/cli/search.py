@@ -46,10 +46,11 @@ def run_index(home: C2cHome, encoder: str, settings: IndexSettings | None = None
 def index(
     encoder: Annotated[str, typer.Option("--encoder", "-e", help="Encoder whose current vectors to index.")] = "default",
     memory_budget_gb: Annotated[float, typer.Option(help=describe(IndexSettings, "memory_budget_gb"))] = default(IndexSettings, "memory_budget_gb"),
+    incremental: Annotated[bool, typer.Option(help=describe(IndexSettings, "incremental"))] = default(IndexSettings, "incremental"),
     home: HomeOption = None,
 ) -> None:
     """Build (replace) the FAISS indexes of an encoder through the faiss_index asset."""
-    settings = build(IndexSettings, memory_budget_gb=memory_budget_gb)
+    settings = build(IndexSettings, memory_budget_gb=memory_budget_gb, incremental=incremental)
     paths = home_paths(home)
     need_embeddings(paths, encoder)
     with console.status(f"building {encoder} indexes..."):

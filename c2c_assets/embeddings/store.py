@@ -107,13 +107,14 @@ VIEWS: list[View] = [View("embeddings_all", _embeddings_all_view), View("embeddi
 
 
 def current_vectors_sql(home: C2cHome, encoder: str, column: str = "vector") -> str | None:
-    """``post_id, content_hash, text_predicted, v`` of every current post's current ``column``
+    """``post_id, content_hash, fingerprint, text_predicted, v`` of every current post's current ``column``
     (a side's vector) for one encoder, or None if the encoder has no partition or no file has that column."""
     files = encoder_files(home, encoder, newest_first=True)
     if not files or column not in read_schema(files[0]).names:
         return None
     flag = text_predicted_sql(home, encoder)
-    relation = f"SELECT post_id, scrape_date, content_hash, {flag} AS text_predicted, {column} AS v FROM {_encoder_relation(home, encoder)} WHERE {column} IS NOT NULL"
+    relation = (f"SELECT post_id, scrape_date, content_hash, fingerprint, {flag} AS text_predicted, {column} AS v "
+                f"FROM {_encoder_relation(home, encoder)} WHERE {column} IS NOT NULL")
     return _current(home, relation)
 
 
@@ -146,18 +147,18 @@ def current_side_shape(home: C2cHome, encoder: str, column: str) -> tuple[int, i
 def iter_current_side(
     home: C2cHome, encoder: str, column: str, batch_rows: int = 65_536
 ) -> Iterator[tuple[pa.Table, np.ndarray]]:
-    """``current_side`` in batches: (ids: post_id, content_hash, text_predicted; float32 matrix), so that an
+    """``current_side`` in batches: (ids: post_id, content_hash, fingerprint, text_predicted; float32 matrix), so that an
     index is built from a stream, never from a second copy of every vector. The order is the scan's, the
     same on every pass over an unchanged lake."""
     sql = current_vectors_sql(home, encoder, column)
     if sql is None:
         return
     with scratch(home) as db:
-        for batch in db.sql(f"SELECT post_id, content_hash, text_predicted, v FROM ({sql})").to_arrow_reader(batch_rows):
+        for batch in db.sql(f"SELECT post_id, content_hash, fingerprint, text_predicted, v FROM ({sql})").to_arrow_reader(batch_rows):
             table = pa.Table.from_batches([batch])
             # DuckDB exports a batch as one allocation: a kept id column would keep the batch's vectors
             # alive too (measured: 2.2 GB held for 1.8 GB of vectors). ``take`` copies the ids out of it.
-            ids = table.select(["post_id", "content_hash", "text_predicted"]).take(np.arange(table.num_rows))
+            ids = table.select(["post_id", "content_hash", "fingerprint", "text_predicted"]).take(np.arange(table.num_rows))
             yield ids, to_matrix(table.column("v"))
 
 

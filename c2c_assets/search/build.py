@@ -129,12 +129,19 @@ def build_side(
 
 
 def build_indexes(
-    home: C2cHome, encoder: str, memory_budget_bytes: int = 8 << 30, log: Callable[[str], None] = lambda _: None
+    home: C2cHome, encoder: str, memory_budget_bytes: int = 8 << 30, log: Callable[[str], None] = lambda _: None,
+    incremental: bool = False,
 ) -> list[idx.BuildInfo]:
-    """One index per side the encoder has (post, text, image), each published atomically before the next is built."""
+    """One index per side the encoder has (post, text, image), each published atomically before the next is
+    built. ``incremental``: where the live build is still a good fit, it gets the new and changed vectors
+    added (``search.update``) instead of a rebuild."""
+    from c2c_assets.search.update import update_side
+
     infos = []
     for side, column in SIDES.items():
-        built = build_side(home, encoder, side, column, memory_budget_bytes, log)
+        built = update_side(home, encoder, side, column, memory_budget_bytes, log) if incremental else None
+        if built is None:
+            built = build_side(home, encoder, side, column, memory_budget_bytes, log)
         if built is None:
             continue
         info, index, ids = built

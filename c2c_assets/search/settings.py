@@ -10,3 +10,6 @@ class IndexSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     memory_budget_gb: float = Field(8.0, gt=0, description="Above it, IVF-PQ with re-ranking replaces HNSW.")
+    incremental: bool = Field(
+        True, description="Add new and changed vectors to the live build when they are under 10% of it (else rebuild)."
+    )

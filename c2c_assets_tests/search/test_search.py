@@ -12,7 +12,7 @@ from c2c_assets.cli import app
 from c2c_assets.home import C2cHome
 from c2c_assets.search import index as idx
 from c2c_assets.search.service import Filters, SearchError, search
-from c2c_assets_tests.fixtures import DAY, EXAMPLE_INBOX, build_index, copy_inbox, embed, ingest
+from c2c_assets_tests.fixtures import DAY, EXAMPLE_INBOX, build_index, copy_inbox, embed, ingest, synthetic_lake
 
 
 @pytest.fixture(scope="module")
@@ -158,32 +158,6 @@ def test_a_streamed_hnsw_build_matches_exact_search(home, indexed, monkeypatch):
     assert idx.recall_at_k(found, exact) == 1.0 and info.recall_at_10 == 1.0
 
 
-def _synthetic_lake(home, n: int, dim: int, days: int = 3) -> None:
-    """``n`` current posts with clustered unit vectors of encoder ``syn``, as ingest and embedding would write them."""
-    import pyarrow as pa
-
-    from c2c_assets.embeddings.store import embedding_schema
-    from c2c_assets.ingest import schema
-    from c2c_assets.lake import fixed_size_list, write_partition
-
-    rng = np.random.default_rng(0)
-    centers = rng.normal(size=(20, dim)).astype("float32")
-    per = n // days
-    for d in range(days):
-        day = date(2024, 1, 1 + d)
-        ids = [f"s:{d}-{i}" for i in range(per)]
-        columns = {f.name: pa.nulls(per, f.type) for f in schema.POSTS}
-        columns.update(post_id=pa.array(ids), scrape_date=pa.array([day] * per, pa.date32()), content_hash=pa.array(ids),
-                       line_number=pa.array(range(per), pa.int64()))
-        write_partition(home.lake, "posts", {"date": day.isoformat()}, pa.table(columns, schema=schema.POSTS))
-        vectors = centers[rng.integers(0, 20, per)] + 0.3 * rng.normal(size=(per, dim)).astype("float32")
-        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        table = pa.table({"post_id": ids, "scrape_date": pa.array([day] * per, pa.date32()), "content_hash": ids,
-                          "encoder": ["syn"] * per, "fingerprint": ["f"] * per, "vector": fixed_size_list(vectors),
-                          "n_images": pa.array([0] * per, pa.int32()), "text_predicted": [False] * per}, schema=embedding_schema(dim, {}))
-        write_partition(home.lake, "post_embeddings", {"date": day.isoformat(), "encoder": "syn"}, table)
-
-
 def test_a_streamed_ivf_build_finds_its_ground_truth_in_streamed_passes(home, monkeypatch):
     """IVF keeps compressed codes only: tuning's exact neighbours come from further streamed passes. DuckDB
     does not promise one row order on every pass (seen at 200K rows), so here every pass comes in another
@@ -193,7 +167,7 @@ def test_a_streamed_ivf_build_finds_its_ground_truth_in_streamed_passes(home, mo
     from c2c_assets.embeddings.store import current_side
     from c2c_assets.search import build
 
-    _synthetic_lake(home, 3000, 16)
+    synthetic_lake(home, 3000, 16)
     monkeypatch.setattr(idx, "choose_plan", lambda n, dim, budget: idx.IndexPlan("ivf", {"nlist": 8, "nprobe": 1, "k_factor": 4}))
     monkeypatch.setattr(build, "BATCH_ROWS", 700)
     real_stream, passes = build.iter_current_side, []
