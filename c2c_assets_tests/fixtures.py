@@ -9,9 +9,11 @@ import io
 import shutil
 import struct
 import zlib
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from c2c_assets.runner import RunOutcome, materialize, register_encoder

@@ -68,14 +68,14 @@ def update_side(
     with scratch(home) as db:
         db.register("built", old_ids.select(KEY))
         db.execute(f"CREATE TEMP TABLE now_current AS SELECT post_id, content_hash, fingerprint FROM ({sql})")
-        dead = db.sql(
+        dead = db.execute(
             "SELECT count(*) FROM built b WHERE b.post_id IS NULL OR NOT EXISTS (SELECT 1 FROM now_current c "
             "WHERE c.post_id = b.post_id AND c.content_hash = b.content_hash AND c.fingerprint IS NOT DISTINCT FROM b.fingerprint)"
-        ).fetchone()[0]
-        new = db.sql(
+        ).fetchall()[0][0]
+        new = db.execute(
             "SELECT count(*) FROM now_current c WHERE NOT EXISTS (SELECT 1 FROM built b WHERE c.post_id = b.post_id "
             "AND c.content_hash = b.content_hash AND c.fingerprint IS NOT DISTINCT FROM b.fingerprint)"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if new + dead > REBUILD_SHARE * max(n, 1):
             log(f"{encoder}/{side}: {new:,} new and {dead:,} dead rows of {n:,}: a full build")
             return None

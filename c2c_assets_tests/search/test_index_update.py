@@ -1,0 +1,117 @@
+"""The nightly index update: a small change is added to the live build (changed rows tombstoned), a large
+one rebuilds; either way search answers as a fresh build would."""
+
+from datetime import date
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from c2c_assets.embeddings.store import current_side, embedding_schema
+from c2c_assets.lake import fixed_size_list, partition_file, write_partition
+from c2c_assets.search import index as idx
+from c2c_assets.search.build import build_indexes
+from c2c_assets.search.service import LoadedIndex
+from c2c_assets_tests.fixtures import synthetic_lake
+
+DIM = 16
+
+
+@pytest.fixture
+def lake(home, monkeypatch):
+    monkeypatch.setattr(idx, "EXACT_BELOW", 100)  # HNSW on a small lake
+    synthetic_lake(home, 3000, DIM)
+    return home
+
+
+def next_day(home, new: int, changed: list[str], day=date(2024, 1, 10), seed=1):
+    """A new scrape date: ``new`` new posts and re-scrapes of ``changed`` with new content and new vectors."""
+    from c2c_assets.ingest import schema
+
+    rng = np.random.default_rng(seed)
+    ids = [f"s:new-{i}" for i in range(new)] + changed
+    hashes = [f"{post_id}-v2" for post_id in ids]
+    n = len(ids)
+    columns = {f.name: pa.nulls(n, f.type) for f in schema.POSTS}
+    columns.update(post_id=pa.array(ids), scrape_date=pa.array([day] * n, pa.date32()), content_hash=pa.array(hashes),
+                   line_number=pa.array(range(n), pa.int64()))
+    write_partition(home.lake, "posts", {"date": day.isoformat()}, pa.table(columns, schema=schema.POSTS))
+    vectors = rng.normal(size=(n, DIM)).astype("float32")
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    table = pa.table({"post_id": ids, "scrape_date": pa.array([day] * n, pa.date32()), "content_hash": hashes,
+                      "encoder": ["syn"] * n, "fingerprint": ["f"] * n, "vector": fixed_size_list(vectors),
+                      "n_images": pa.array([0] * n, pa.int32()), "text_predicted": [False] * n}, schema=embedding_schema(DIM, {}))
+    write_partition(home.lake, "post_embeddings", {"date": day.isoformat(), "encoder": "syn"}, table)
+    return dict(zip(ids, vectors, strict=True))
+
+
+def live(home) -> LoadedIndex:
+    return LoadedIndex(idx.current_build(home, "syn", "post"))
+
+
+def test_a_small_change_is_added_to_the_live_build(lake):
+    home = lake
+    [full] = build_indexes(home, "syn", incremental=True)  # nothing live yet: a full build
+    assert full.kind == "hnsw" and full.n == 3000
+    changed = [f"s:0-{i}" for i in range(20)]
+    fresh = next_day(home, 100, changed)
+
+    [updated] = build_indexes(home, "syn", incremental=True)
+    loaded = live(home)
+    assert updated.n == loaded.index.ntotal == 3120, "100 new + 20 changed rows added, nothing rebuilt"
+    post_ids = loaded.ids.column("post_id")
+    assert post_ids.null_count == 20, "the 20 changed posts' old rows are tombstoned"
+    assert updated.recall_at_10 >= idx.TARGET_RECALL
+    for post_id in changed + ["s:new-0", "s:new-99"]:
+        row = loaded.position(post_id)
+        assert row is not None and np.allclose(loaded.index.reconstruct(row), fresh[post_id], atol=1e-6)
+    # What the updated build finds equals what exact search over the current vectors finds.
+    table, vectors = current_side(home, "syn", "vector")
+    current_ids = table.column("post_id").to_pylist()
+    queries = vectors[::60]
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    found = []
+    for query in queries:
+        _, rows = loaded.search(query, 20)
+        live_ids = [pid for pid in post_ids.take(pa.array(rows[0][rows[0] >= 0])).to_pylist() if pid is not None][:10]
+        found.append(live_ids)
+    hits = sum(len(set(f) & {current_ids[r] for r in e}) for f, e in zip(found, exact, strict=True))
+    assert hits / exact.size >= 0.95
+
+
+def test_a_large_change_rebuilds(lake):
+    home = lake
+    build_indexes(home, "syn")
+    next_day(home, 400, [])  # 400 new of 3,400: over the 10% share
+    [rebuilt] = build_indexes(home, "syn", incremental=True)
+    loaded = live(home)
+    assert rebuilt.n == loaded.index.ntotal == 3400 and loaded.ids.column("post_id").null_count == 0
+
+
+def test_tombstones_from_earlier_updates_count_towards_the_rebuild(lake, monkeypatch):
+    from c2c_assets.search import update
+
+    home = lake
+    build_indexes(home, "syn")
+    monkeypatch.setattr(update, "REBUILD_SHARE", 0.03)
+    next_day(home, 0, [f"s:1-{i}" for i in range(40)])
+    assert live_rows_after(home) == 3040  # 40 new rows + 40 dead ones: 2.7%, added in place
+    next_day(home, 0, [f"s:2-{i}" for i in range(40)], day=date(2024, 1, 11), seed=2)
+    assert live_rows_after(home) == 3000  # 40 dead from before + 40 new + 40 dead: 4%, rebuilt
+
+
+def live_rows_after(home) -> int:
+    build_indexes(home, "syn", incremental=True)
+    return live(home).index.ntotal
+
+
+def test_a_build_without_fingerprints_is_rebuilt(lake):
+    home = lake
+    build_indexes(home, "syn")
+    folder = idx.current_build(home, "syn", "post")
+    ids = pq.read_table(folder / "ids.parquet")
+    pq.write_table(ids.drop(["fingerprint"]), folder / "ids.parquet")  # as builds before the column existed wrote it
+    next_day(home, 10, [])
+    [info] = build_indexes(home, "syn", incremental=True)
+    assert info.n == 3010 and "fingerprint" in pq.read_table(idx.current_build(home, "syn", "post") / "ids.parquet").column_names
