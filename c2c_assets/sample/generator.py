@@ -20,6 +20,7 @@ from .bad_inputs import (
 )
 from .painter import _Painter
 from .posts import _Gen, _Photo, _Post
+from .prices import write_price_labels
 from .vocabulary import CATEGORIES, SOURCES
 from .writer import _n_refs, _render_line, _write_dump, _write_labels, _write_outside_secret
 
@@ -166,6 +167,7 @@ def generate_sample(
         _write_dump(inbox / key, jobs, lines, painter,
                     gzipped=key == last_ou, bom=bad_inputs and key == first_cl)
     labels_path = _write_labels(inbox / "labels.csv", posts)
+    write_price_labels(inbox / "labels_prices.csv", posts, repeats, gen.prices)  # prices.py
 
     return SampleSummary(
         inbox=inbox,

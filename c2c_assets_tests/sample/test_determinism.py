@@ -28,10 +28,10 @@ CONFIGS: dict[str, dict] = {
 }
 
 PINNED: dict[str, str] = {
-    "bad_inputs": "598f4456f528f0a4ec3897c6123d88442ad2b87b582158f6bcc0d381fbd3d55b",
-    "clean": "74dff2223f48c40df09de3abbec6f9fe6dc03e801496670813fcff19fe336ef7",
-    "three_days_small_photos": "a5bf2ecfc97590cc944596756416208c8df67e096ff921cfc81a1da497d8bab2",
-    "one_day": "b95acc0f9ec420d1f4a5aab503c468dc8588313d7dbd94b8b63ad3b760faf6b3",
+    "bad_inputs": "5af3567fc79cb0bc2b35d55e219293654fa210e02e5843ae1f61f947a372fdc9",
+    "clean": "8f850354ead93b99bc4a4e31dc3db1d81f5e6081aec37623dc4224bd000beb5e",
+    "three_days_small_photos": "7a981d7f2d01683fc3410c020c41206d6bbc6f3aa3f6f4d8acbe805dab6c62ba",
+    "one_day": "fd98c7305c6149499f1e9c44d0b2ae5eedf0ac93fc31a6d5be40404d4751f1e2",
 }
 
 
