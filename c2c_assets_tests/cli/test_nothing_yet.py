@@ -30,6 +30,8 @@ NOTHING_YET = {
     "image-to-text": (["image-to-text"], "no ingested posts yet: run `c2c ingest` first"),
     "image-to-text-configuration": (["image-to-text", "-c", "nope"], "unknown configuration 'nope'"),
     "sql": (["sql", "SELECT 1"], "yet: run `c2c ingest` first"),
+    "price": (["price", "265/70R17 tires"], "no ingested posts yet: run `c2c ingest` first"),
+    "appraise": (["appraise"], "encoder 'default' has no embeddings yet: run `c2c embed -e default` first"),
     "backfill": (["backfill", "-e", "default"], "no ingested date to backfill: run `c2c ingest` first"),
     "backfill-unknown-encoder": (["backfill", "-e", "nope"], "unknown encoder 'nope'"),
     "encoders-add-unknown-family": (["encoders", "add", "mine", "--family", "nope"], "unknown encoder family 'nope'"),
