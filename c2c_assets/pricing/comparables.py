@@ -81,7 +81,8 @@ def read_priced_vectors(home: C2cHome, encoder: str, batch_rows: int = 65_536) -
                     ids[start + offset] = batch_ids[row]
             front += int(good.sum())
             back += int((~good).sum())
-    assert matrix is not None and front == n_usable and back == n, "the posts changed while they were read"
+    if matrix is None or front != n_usable or back != n:
+        raise RuntimeError(f"the posts of {encoder!r} changed while their prices and vectors were read: run again")
     return PricedVectors([str(i) for i in ids], out_prices, matrix, n_usable)
 
 

@@ -142,6 +142,9 @@ def test_price_text_query_with_html_and_table(priced, tmp_path):
     assert "estimate $" in output and "comparables" in output
     html = page.read_text()
     assert "Estimate" in html and html.count('class="hit"') == 10 and "data:image/jpeg;base64," in html
+    photo = home.stored_image(query(home, "SELECT thumb_path FROM post_thumbnails LIMIT 1")[0][0])
+    code, output = _price(home, "--image", str(photo), "-e", ENCODER, "--json")
+    assert code == 0 and json.loads(output)["n"] == 10, output
     code, output = _price(home, "265/70R17 tires", "-e", ENCODER, "--json", "--min-comparables", "11")
     answer = json.loads(output)
     assert code == 0 and answer["estimate"] is None and answer["n"] == 10 and "at least 11" in answer["reason"]
