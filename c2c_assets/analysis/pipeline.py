@@ -25,7 +25,6 @@ from c2c_assets.embeddings.store import iter_current_vectors
 from c2c_assets.encoders import encoder_configs
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import fixed_size_list, partition_file, to_matrix, write_partition
-from c2c_assets.pricing.report import cluster_prices
 from c2c_assets.reporting.cluster_report import ClusterCard, NearestPost
 from c2c_assets.reporting.map_page import write_map_html
 from c2c_assets.reporting.map_png import write_map_png
@@ -202,7 +201,6 @@ def report_cards(home: C2cHome, encoder: str, n_nearest: int = 10) -> list[Any]:
     for row in rows:
         by_cluster[row[0]].append(row)
     terms = top_terms({c: [f"{r[3]} {r[4]}" for r in members] for c, members in by_cluster.items() if c >= 0})
-    prices = cluster_prices(home, encoder, {c: [(r[1], r[5]) for r in members] for c, members in by_cluster.items()})
     cards = []
     for cluster_id, members in sorted(by_cluster.items()):
         nearest = [
@@ -216,7 +214,7 @@ def report_cards(home: C2cHome, encoder: str, n_nearest: int = 10) -> list[Any]:
             ClusterCard(
                 cluster_id=cluster_id, size=len(members),
                 multi_image_share=sum(1 for r in members if (r[7] or 0) > 1) / len(members),
-                top_terms=terms.get(cluster_id, []), nearest=nearest, prices=prices.get(cluster_id),
+                top_terms=terms.get(cluster_id, []), nearest=nearest,
             )
         )
     return cards

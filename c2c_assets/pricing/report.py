@@ -10,6 +10,7 @@ from c2c_assets.pricing.comparables import OVER, UNDER
 from c2c_assets.pricing.usable import is_usable
 from c2c_assets.reporting.prices import PriceStrip, price_strip
 from c2c_assets.storage import read_table
+from c2c_assets.warehouse import connect
 
 
 def flags_of(home: C2cHome, encoder: str) -> dict[str, str | None] | None:
@@ -21,8 +22,23 @@ def flags_of(home: C2cHome, encoder: str) -> dict[str, str | None] | None:
     return dict(zip(table.column("post_id").to_pylist(), table.column("flag").to_pylist(), strict=True))
 
 
-def cluster_prices(home: C2cHome, encoder: str, members: Mapping[int, Sequence[tuple[str, float | None]]]) -> dict[int, PriceStrip]:
-    """Per cluster (post_id, price) members -> its price strip and flagged share."""
+def cluster_members(home: C2cHome, encoder: str) -> dict[int, list[tuple[str, float | None]]]:
+    """cluster -> (post_id, price) of its current posts, from the encoder's clusters."""
+    clusters = partition_file(home.lake, "clusters", {"encoder": encoder})
+    members: dict[int, list[tuple[str, float | None]]] = {}
+    if not clusters.exists():
+        return members
+    with connect(home, read_only=True) as db:
+        rows = db.execute("SELECT c.cluster, c.post_id, p.price_usd FROM read_parquet(?) c JOIN posts p USING (post_id)",
+                          [str(clusters)]).fetchall()
+    for cluster, post_id, price in rows:
+        members.setdefault(int(cluster), []).append((post_id, price))
+    return members
+
+
+def cluster_prices(home: C2cHome, encoder: str, members: Mapping[int, Sequence[tuple[str, float | None]]] | None = None) -> dict[int, PriceStrip]:
+    """Per cluster: its price strip and flagged share (members: cluster -> (post_id, price); default: the encoder's clusters)."""
+    members = cluster_members(home, encoder) if members is None else members
     flags = flags_of(home, encoder)
     out = {}
     for cluster, posts in members.items():

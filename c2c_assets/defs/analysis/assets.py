@@ -1,5 +1,7 @@
 """Per-encoder analysis (reduce, cluster, report, map) and the encoder comparison."""
 
+from dataclasses import replace
+
 import dagster as dg
 
 from c2c_assets import catalog
@@ -10,7 +12,7 @@ from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.lake import partition_file
-from c2c_assets.pricing.report import with_pricing_columns
+from c2c_assets.pricing.report import cluster_prices, with_pricing_columns
 from c2c_assets.reporting.cluster_report import cluster_report_markdown, write_cluster_report_html
 from c2c_assets.reporting.comparison import comparison_markdown, write_comparison_html
 from c2c_assets.reporting.map_png import png_markdown
@@ -96,7 +98,8 @@ def cluster_report(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Ma
 
     home = c2c.paths()
     encoder = context.partition_key
-    cards = report_cards(home, encoder)
+    strips = cluster_prices(home, encoder)  # each cluster's usable prices and the share price_comparables flagged
+    cards = [replace(card, prices=strips.get(card.cluster_id)) for card in report_cards(home, encoder)]
     rows = read_table(partition_file(home.lake, "cluster_metrics", {"encoder": encoder})).to_pylist()
     final = next(r for r in rows if r["kind"] == "final")
     metrics = summarise_metrics(final)
