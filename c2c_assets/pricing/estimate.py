@@ -1,4 +1,4 @@
-""""What is it worth": an estimate for any query (text, photo, or an existing post) from its nearest
+"""What is it worth: an estimate for any query (text, photo, or an existing post) from its nearest
 current posts with a usable price, through the encoder's published FAISS index.
 
 The query vector and the side it searches come from ``search.service.Searcher.query_vector`` (text goes to
