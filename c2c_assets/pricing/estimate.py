@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from c2c_assets.home import C2cHome
+from c2c_assets.pricing.groups import repost_groups
 from c2c_assets.pricing.settings import PricingSettings
 from c2c_assets.pricing.usable import is_usable
 from c2c_assets.search.service import Searcher, SearchError
@@ -96,6 +97,8 @@ def estimate_price(home: C2cHome, encoder: str, *, text: str | None = None, imag
     asked (unknown encoder or post, an encoder without the side the query needs, no index)."""
     settings = settings or PricingSettings()
     searcher = searcher or Searcher(home)
+    if like and groups is None:
+        groups = repost_groups(home, encoder)  # the asset's own exclusion, where the grouping was materialized
     side, vector = searcher.query_vector(encoder, text=text, image=image, like=like)
     loaded = searcher.index(encoder, side)
     total = loaded.index.ntotal

@@ -117,6 +117,23 @@ def test_comparables_are_the_nearest_usable_posts_but_never_the_post_itself(pric
         assert view[post_ids[row]] == pytest.approx((expected, 10))
 
 
+def test_a_repost_group_is_never_its_own_comparable():
+    from c2c_assets.pricing.comparables import PricedVectors, compute
+    from c2c_assets.pricing.settings import PricingSettings
+
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((2, 8)).astype(np.float32)
+    # Rows 0-2: one listing posted three times (near-identical vectors, $100); rows 3-8: other posts ($300).
+    vectors = np.concatenate([base[0] + 0.01 * rng.standard_normal((3, 8)), base[0] + 0.5 * rng.standard_normal((6, 8))]).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    data = PricedVectors([f"p{i}" for i in range(9)], np.asarray([100.0] * 3 + [300.0] * 6), vectors, 9)
+    settings = PricingSettings(k=3, min_comparables=3)
+    alone = compute(data, settings)
+    assert alone.median[0] == 100.0  # its own two reposts ($100 each) are among its 3 nearest
+    grouped = compute(data, settings, groups={"p0": "g", "p1": "g", "p2": "g"})
+    assert grouped.median[0] == 300.0 and grouped.n[0] == 3  # without them: three other posts, still k
+
+
 def test_price_like_a_post_answers_the_interface_and_agrees_with_the_asset(priced):
     home, *_ = priced
     post_id, median = query(home, "SELECT post_id, median FROM price_comparables WHERE usable ORDER BY post_id LIMIT 1")[0]

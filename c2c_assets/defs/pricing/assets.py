@@ -9,6 +9,7 @@ from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.pricing.categories import predict_categories
 from c2c_assets.pricing.comparables import price_comparables as compute_comparables
+from c2c_assets.pricing.groups import repost_groups
 from c2c_assets.pricing.settings import CategorySettings, PricingSettings
 from c2c_assets.pricing.views import VIEWS
 from c2c_assets.reporting.comparison import comparison_markdown
@@ -16,9 +17,6 @@ from c2c_assets.reporting.comparison import comparison_markdown
 OWNER = "team:c2c-ml"
 # Counts and shares that describe a run rather than score it: no "best" highlight.
 NOT_SCORES = {"flagged_share": "none", "coverage": "higher", "validation_accuracy": "higher"}
-# The repost grouping (post_id -> group) of the duplicates domain plugs in here once it exists; until then
-# a post's comparables exclude only the post itself.
-REPOST_GROUPS = None
 
 
 class PricingConfig(dg.Config, PricingSettings):
@@ -54,7 +52,7 @@ def price_comparables(context: dg.AssetExecutionContext, config: PricingConfig, 
     home = c2c.paths()
     encoder = context.partition_key
     table, metrics = compute_comparables(home, encoder, config.settings(), truth=load_truth(home, c2c.inbox_path()),
-                                         groups=REPOST_GROUPS, log=context.log.info)
+                                         groups=repost_groups(home, encoder), log=context.log.info)
     catalog.refresh(home, VIEWS)
     flags = table.column("flag").value_counts().to_pylist()
     return dg.MaterializeResult(
@@ -84,7 +82,7 @@ def predicted_categories(context: dg.AssetExecutionContext, config: CategoryConf
     home = c2c.paths()
     encoder = context.partition_key
     outcome = predict_categories(home, encoder, load_truth(home, c2c.inbox_path()), config.settings(),
-                                 groups=REPOST_GROUPS, log=context.log.info)
+                                 groups=repost_groups(home, encoder), log=context.log.info)
     catalog.refresh(home, VIEWS)
     if outcome.reason:
         context.log.warning(f"{encoder}: no classifier: {outcome.reason}")
