@@ -9,10 +9,13 @@ from c2c_assets.embeddings.store import VIEWS as EMBEDDING_VIEWS
 from c2c_assets.home import C2cHome
 from c2c_assets.image_to_text.views import VIEWS as IMAGE_TO_TEXT_VIEWS
 from c2c_assets.ingest.views import VIEWS as INGEST_VIEWS
+from c2c_assets.pricing.views import VIEWS as PRICING_VIEWS
 from c2c_assets.quality.views import VIEWS as QUALITY_VIEWS
 from c2c_assets.warehouse import View, refresh_views
 
-ALL_VIEWS: list[View] = [*INGEST_VIEWS, *EMBEDDING_VIEWS, *ANALYSIS_VIEWS, *IMAGE_TO_TEXT_VIEWS, *QUALITY_VIEWS]
+ALL_VIEWS: list[View] = [
+    *INGEST_VIEWS, *EMBEDDING_VIEWS, *ANALYSIS_VIEWS, *IMAGE_TO_TEXT_VIEWS, *QUALITY_VIEWS, *PRICING_VIEWS,
+]
 
 
 def refresh_all(home: C2cHome) -> list[str]:

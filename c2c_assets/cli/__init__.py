@@ -1,6 +1,6 @@
 """``c2c``: the command line over the same Dagster assets the UI runs.
 
-One module per command group (``ingest``, ``embed``, ``search``, ``analysis``, ``warehouse``,
+One module per command group (``ingest``, ``embed``, ``search``, ``pricing``, ``analysis``, ``warehouse``,
 ``demo``); this one holds the app, the consoles, the shared options and helpers. Heavy imports
 (dagster, pyarrow, duckdb, torch) happen inside the commands so that ``c2c --help`` answers at once.
 Runs go through ``c2c_assets.runner.materialize``. An expected condition (nothing ingested yet, an
@@ -119,4 +119,4 @@ def need_embeddings(home: C2cHome, encoder: str) -> None:
 
 
 # Registers the commands, in the order `c2c --help` lists them.
-from c2c_assets.cli import ingest, embed, search, analysis, quality, warehouse, demo  # noqa: F401,I001
+from c2c_assets.cli import ingest, embed, search, pricing, analysis, quality, warehouse, demo  # noqa: F401,I001

@@ -30,12 +30,14 @@ from c2c_assets.image_to_text.settings import ImageToTextSettings
 
 
 def run_analysis(home: C2cHome, encoder: str, settings: AnalysisSettings | None = None, with_map: bool = True):  # -> RunOutcome
-    """Materialize reduced, clusters, cluster_report (and umap_map) for one encoder."""
+    """Materialize reduced, clusters, price_comparables, predicted_categories, cluster_report (and umap_map) for one encoder."""
     from c2c_assets.defs.analysis.assets import analyse_encoder, cluster_report, umap_map
+    from c2c_assets.defs.pricing.assets import predicted_categories, price_comparables
     from c2c_assets.runner import materialize
 
     settings = settings or AnalysisSettings()
-    assets = [analyse_encoder, cluster_report, *([umap_map] if with_map else [])]
+    # The cluster report shows each cluster's prices and flags: the comparables are made in the same run.
+    assets = [analyse_encoder, price_comparables, predicted_categories, cluster_report, *([umap_map] if with_map else [])]
     config = {"analyse_encoder": settings, **({"umap_map": settings} if with_map else {})}
     return materialize(home, assets, partition_key=encoder, config=config, tags=TAGS)
 

@@ -17,6 +17,7 @@ from c2c_assets.reporting.formatting import (
     thumb_b64,
 )
 from c2c_assets.reporting.map_png import cluster_colours
+from c2c_assets.reporting.prices import PriceStrip
 from c2c_assets.reporting.render import write_page
 from c2c_assets.storage import Location
 
@@ -46,6 +47,7 @@ class ClusterCard:
     nearest: list[NearestPost] = field(default_factory=list)  # closest to the centroid first
     # Share of the cluster's posts in a repost group / using a stock photo / flagged (quality group); None: not computed.
     quality: dict[str, float] | None = None
+    prices: PriceStrip | None = None  # the cluster's usable prices (reporting.prices), where known
 
 
 def write_cluster_report_html(
@@ -79,6 +81,7 @@ def write_cluster_report_html(
                 "multi": fmt_share(card.multi_image_share),
                 "terms": [str(t) for t in card.top_terms],
                 "quality": None if card.quality is None else {k: fmt_share(v) for k, v in card.quality.items()},
+                "prices": _price_context(card.prices),
                 "posts": [
                     {
                         "post_id": str(p.post_id),
@@ -96,6 +99,26 @@ def write_cluster_report_html(
     return write_page(
         path, "cluster_report.html.j2", encoder=encoder, method=method, total=total, clusters=clusters, metrics=rows
     )
+
+
+def _price_context(strip: PriceStrip | None) -> dict | None:
+    if strip is None:
+        return None
+    return {
+        "n": strip.n, "median": fmt_price(strip.median), "p10": fmt_price(strip.p10), "p90": fmt_price(strip.p90),
+        "flagged": fmt_share(strip.flagged_share) if strip.flagged_share is not None else None,
+        "dots": strip.dots, "box": strip.box, "lo": fmt_price(strip.lo), "hi": fmt_price(strip.hi),
+    }
+
+
+def _md_prices(strip: PriceStrip | None) -> str | None:
+    if strip is None:
+        return None
+    if not strip.n:
+        return "Prices: none usable"
+    flagged = f" · {fmt_share(strip.flagged_share)} flagged" if strip.flagged_share is not None else ""
+    return (f"Prices: median {fmt_price(strip.median)}, 10th-90th percentile {fmt_price(strip.p10)} – {fmt_price(strip.p90)}"
+            f" ({strip.n:,} priced){flagged}")
 
 
 def _md_metrics_table(metrics: Mapping[str, float | int | str]) -> str:
@@ -140,6 +163,9 @@ def cluster_report_markdown(
         if card.top_terms:
             parts.append("Top terms: " + ", ".join(md_text(t) for t in card.top_terms))
             parts.append("")
+        prices = _md_prices(card.prices)
+        if prices:
+            parts += [md_text(prices), ""]
         for post in card.nearest[: max(0, max_posts)]:
             b64 = thumb_b64(post.thumbnail, max_thumb_px, quality=70)
             img = f"![thumbnail](data:image/jpeg;base64,{b64}) " if b64 else ""

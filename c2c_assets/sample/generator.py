@@ -21,6 +21,7 @@ from .bad_inputs import (
 from .painter import _Painter
 from .planted_duplicates import QualityPlan, plant_quality
 from .posts import _Gen, _Photo, _Post
+from .prices import write_price_labels
 from .vocabulary import CATEGORIES, SOURCES
 from .writer import _n_refs, _render_line, _write_dump, _write_labels, _write_outside_secret
 
@@ -175,6 +176,7 @@ def generate_sample(
     labels_path = _write_labels(inbox / "labels.csv", posts)
     if plant_quality_labels:
         quality.write_labels(inbox / "labels_quality.csv")
+    write_price_labels(inbox / "labels_prices.csv", posts, repeats, gen.prices)  # prices.py
 
     return SampleSummary(
         inbox=inbox,

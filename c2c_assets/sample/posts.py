@@ -4,7 +4,6 @@ posts (ids, city, words, price, dates, photos) in each source's own format."""
 from __future__ import annotations
 
 import html
-import math
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -15,9 +14,9 @@ from .vocabulary import (
     _CL_CONDITIONS,
     _OFFERUP_CATEGORY,
     _OFFERUP_CONDITIONS,
-    _PRICE_RANGES,
     _SENTENCES,
 )
+from .prices import PriceBook
 from .wording import _cl_price, _context, _fmt, _ou_price, _round_price, _sentences, _title
 
 
@@ -70,6 +69,7 @@ class _Gen:
         self.start_date = start_date
         self.n_days = n_days
         self.used_ids: set[str] = set()
+        self.prices = PriceBook(seed)  # prices.py: the price follows the part and its wording (own stream)
 
     # ---- ids
     def new_id(self, source: str) -> str:
@@ -101,8 +101,10 @@ class _Gen:
             title = rng.choice(["", "", "   "])  # empty title, the description carries it
         if not title.strip() and not sents:
             sents = [_fmt(rng.choice(_SENTENCES[category]), ctx)]
-        lo, hi = _PRICE_RANGES[category]
-        value = _round_price(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+        # ---- prices.py: the old uniform draw is still made, so the base stream (every other choice) stays
+        rng.random()
+        value = self.prices.draw(category, title, sents)
+        # ----
         posted = self.scrape_dt(day, offset) - timedelta(seconds=rng.randint(600, 21 * 86400))
         if n_photos is None:
             n_photos = rng.choices([0, 1, 2, 3, 4, 5], weights=[8, 30, 27, 20, 9, 6])[0]
@@ -176,6 +178,7 @@ class _Gen:
             }
             if rng.random() < 0.03:
                 del record["condition"]
+        self.prices.plant(source, sid, record)  # prices.py: a few listed prices are placeholders
         return _Post(source, sid, category, day, vis_seed, record, photos, value, style, posted)
 
     def _zwsp(self, s: str) -> str:

@@ -1,5 +1,5 @@
 """The words of the synthetic listings: categories and sources, vehicles, brands, sizes and finishes,
-cities, title and sentence templates per category, price ranges and the sources' condition and
+cities, title and sentence templates per category, and the sources' condition and
 category labels.
 
 Templates are ``str.format`` strings filled from the context ``wording._context`` draws.
@@ -287,13 +287,7 @@ _SLANG = [
 ]
 _SHORT_DESCS = ["Works.", "Like new", "Good condition", "Make offer", "Text me", "OBO", ".", "Works good"]
 
-_PRICE_RANGES: dict[str, tuple[float, float]] = {
-    "tires": (40, 900), "wheels": (100, 2500), "headlights": (30, 600),
-    "tail lights": (20, 400), "bumpers": (50, 1500), "seats": (50, 1200),
-    "audio": (20, 800), "engine": (300, 6000), "exhaust": (40, 1500),
-    "brakes": (20, 1200), "mirrors": (15, 400), "body panels": (40, 800),
-    "suspension": (50, 2500), "transmission": (200, 3500),
-}
+# Prices: prices.py (per category and wording, placeholders planted).
 
 _OFFERUP_CATEGORY: dict[str, str] = {
     "tires": "Wheels & tires", "wheels": "Wheels & tires", "audio": "Car audio",

@@ -34,6 +34,8 @@ NOTHING_YET = {
     "dupes": (["dupes"], "no ingested posts yet: run `c2c ingest` first"),
     "reposts": (["reposts", "-e", "default"], "no ingested posts yet: run `c2c ingest` first"),
     "flags": (["flags", "--json"], "no ingested posts yet: run `c2c ingest` first"),
+    "price": (["price", "265/70R17 tires"], "no ingested posts yet: run `c2c ingest` first"),
+    "appraise": (["appraise"], "encoder 'default' has no embeddings yet: run `c2c embed -e default` first"),
     "backfill": (["backfill", "-e", "default"], "no ingested date to backfill: run `c2c ingest` first"),
     "backfill-unknown-encoder": (["backfill", "-e", "nope"], "unknown encoder 'nope'"),
     "encoders-add-unknown-family": (["encoders", "add", "mine", "--family", "nope"], "unknown encoder family 'nope'"),

@@ -211,11 +211,23 @@ def map_page(tmp_path: Path) -> Path:
     )  # fmt: skip
 
 
+def price_page(tmp_path: Path) -> Path:
+    from c2c_assets.pricing.estimate import Comparable, Estimate
+    from c2c_assets.reporting.prices import write_price_page
+
+    home, hits = hostile_hits(tmp_path)
+    comparables = [Comparable(h.post_id, h.title, 10.0, h.source, None, h.score, h.url, h.thumb_path) for h in hits]
+    result = Estimate(10.0, 5.0, 20.0, len(comparables), comparables, None, HOSTILE_TEXT[2])
+    write_price_page(tmp_path / "none.html", home, Estimate(None, None, None, 0, [], HOSTILE_TEXT[0], "e"), HOSTILE_TEXT[1])
+    return write_price_page(tmp_path / "price.html", home, result, title=HOSTILE_TEXT[0])
+
+
 PAGES: dict[str, tuple[Callable[[Path], Path], int]] = {
     "cluster report": (cluster_report, 0),
     "comparison": (comparison, 0),
     "width sweep": (width_sweep, 0),
     "search gallery": (gallery, 0),
+    "price page": (price_page, 0),
     "map page": (map_page, 2),
 }
 

@@ -28,10 +28,10 @@ CONFIGS: dict[str, dict] = {
 }
 
 PINNED: dict[str, str] = {
-    "bad_inputs": "60fc865ffad1a6bc2949264b7854d12a4df00756bb73e826fd2e0e14b1afff55",
-    "clean": "e72404812ce8fc8228e240a25b29909c3fc189008e6124bff5ae2b371b6239d8",
-    "three_days_small_photos": "5419ced8730f340d08e6ca214f71ef218dd274b87532d87b6c92e7ce33084dce",
-    "one_day": "428249d3cfd57dfa3adaa1f734bba1cea608609803dc3631284b5a92d8aa2995",
+    "bad_inputs": "2f3f845baa978e9916e1aa252e2814b8b5aaf05415c9a82a679b4b92f9effb1d",
+    "clean": "ec07052c52ab8b5b53e6cc8c7492608ad56791aa5bfe23dc1405612efd4de2cc",
+    "three_days_small_photos": "15ff05568e49b0cdce6da97faa9692053f1485b8c7004e04e0b2d4d5170fdb75",
+    "one_day": "515595f04af10343d3162a494ebaf200b5b05a93282119b375e558fcc77c2806",
 }
 
 

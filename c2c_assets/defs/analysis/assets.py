@@ -1,5 +1,7 @@
 """Per-encoder analysis (reduce, cluster, report, map) and the encoder comparison."""
 
+from dataclasses import replace
+
 import dagster as dg
 
 from c2c_assets import catalog
@@ -10,6 +12,7 @@ from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.lake import partition_file
+from c2c_assets.pricing.report import cluster_prices, with_pricing_columns
 from c2c_assets.reporting.cluster_report import cluster_report_markdown, write_cluster_report_html
 from c2c_assets.reporting.comparison import comparison_markdown, write_comparison_html
 from c2c_assets.reporting.map_png import png_markdown
@@ -83,19 +86,21 @@ def analyse_encoder(context: dg.AssetExecutionContext, config: AnalysisConfig, c
 
 @dg.asset(
     partitions_def=encoders,
-    deps=["clusters"],
+    deps=["clusters", "price_comparables"],  # price_comparables: each cluster's price strip and flagged share
     group_name="analysis", kinds={"html"}, owners=[OWNER],
     automation_condition=dg.AutomationCondition.eager(),
     description="Per cluster: size, the 10 posts nearest the centroid (title, price, thumbnail, link), top terms "
-    "(class-based TF-IDF of titles and descriptions), the share of multi-photo posts and, where the quality group "
-    "has run, the shares of reposts, stock photos and flagged posts. HTML under "
+    "(class-based TF-IDF of titles and descriptions), the share of multi-photo posts, the price distribution (median, "
+    "10th-90th percentile, a strip plot) with the share of prices flagged by price_comparables and, where the quality "
+    "group has run, the shares of reposts, stock photos and flagged posts. HTML under "
     "reports/<encoder>/clusters.html; the same in the UI.",
 )
 def cluster_report(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.MaterializeResult:
 
     home = c2c.paths()
     encoder = context.partition_key
-    cards = report_cards(home, encoder)
+    strips = cluster_prices(home, encoder)  # each cluster's usable prices and the share price_comparables flagged
+    cards = [replace(card, prices=strips.get(card.cluster_id)) for card in report_cards(home, encoder)]
     rows = read_table(partition_file(home.lake, "cluster_metrics", {"encoder": encoder})).to_pylist()
     final = next(r for r in rows if r["kind"] == "final")
     metrics = summarise_metrics(final)
@@ -134,10 +139,10 @@ def umap_map(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2c
 
 
 @dg.asset(
-    deps=["clusters"],
+    deps=["clusters", "price_comparables", "predicted_categories"],
     group_name="analysis", kinds={"html"}, owners=[OWNER],
     description="All analysed encoders side by side on the posts they share: clustering metrics, agreement with "
-    "known categories, the width sweep, and the ablations (fusion weight, photos only, first photo only, structured "
+    "known categories, price estimation error and category accuracy (pricing), the width sweep, and the ablations (fusion weight, photos only, first photo only, structured "
     "prefix, multi-image strategy) as encoder configs. HTML under reports/comparison.html; `c2c report` prints it.",
 )
 def encoder_comparison(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource) -> dg.MaterializeResult:
@@ -145,6 +150,7 @@ def encoder_comparison(context: dg.AssetExecutionContext, config: AnalysisConfig
     home = c2c.paths()
     analysed = sorted(p.parent.name.split("=", 1)[1] for p in home.lake.glob("clusters/encoder=*/part-0.parquet"))
     rows, sweep_rows = compare(home, analysed, load_truth(home, c2c.inbox_path()), config.settings())
+    rows = with_pricing_columns(home, rows)
     if not rows:
         raise RuntimeError("no encoder has clusters yet: materialize clusters for at least one encoder")
     page = write_comparison_html(home.reports / "comparison.html", rows, "Encoders compared on shared posts", better=NOT_SCORES)
