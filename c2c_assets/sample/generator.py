@@ -20,6 +20,7 @@ from .bad_inputs import (
 )
 from .painter import _Painter
 from .posts import _Gen, _Photo, _Post
+from .realism import write_labels as _write_realism_labels
 from .vocabulary import CATEGORIES, SOURCES
 from .writer import _n_refs, _render_line, _write_dump, _write_labels, _write_outside_secret
 
@@ -47,12 +48,15 @@ def generate_sample(
     seed: int = 7,
     bad_inputs: bool = True,
     image_size: tuple[int, int] = (224, 168),
+    realism: bool = True,
 ) -> SampleSummary:
     """Write a deterministic synthetic inbox under ``inbox`` and describe it.
 
     ``inbox`` must be absent or empty. Posts are split evenly over the two sources
     and ``n_days`` scrape dates starting at ``start_date``; OfferUp's last date is
     written gzipped. ``posts.jsonl[.gz]`` is written last in each dump folder.
+    ``realism=False`` writes the template-only sample (no Spanish, noisy titles or catalogue part
+    numbers: ``sample.realism``), as before the realistic one, e.g. for a baseline.
     """
     inbox = Path(inbox)
     if n_days < 1:
@@ -66,7 +70,7 @@ def generate_sample(
     if inbox.exists() and any(inbox.iterdir()):
         raise FileExistsError(f"{inbox} is not empty")
 
-    gen = _Gen(seed, start_date, n_days)
+    gen = _Gen(seed, start_date, n_days, realism=realism)
     rng = gen.rng
 
     # ---- good posts: balanced over sources and days, every category present
@@ -166,6 +170,8 @@ def generate_sample(
         _write_dump(inbox / key, jobs, lines, painter,
                     gzipped=key == last_ou, bom=bad_inputs and key == first_cl)
     labels_path = _write_labels(inbox / "labels.csv", posts)
+    if realism:
+        _write_realism_labels(inbox / "labels_realism.csv", posts, gen.realism)  # realism.py's books
 
     return SampleSummary(
         inbox=inbox,

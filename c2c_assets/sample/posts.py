@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+from .realism import Realism
 from .vocabulary import (
     _CITIES,
     _CL_CONDITIONS,
@@ -65,8 +66,9 @@ def _slug(text: str) -> str:
 
 
 class _Gen:
-    def __init__(self, seed: int, start_date: date, n_days: int):
+    def __init__(self, seed: int, start_date: date, n_days: int, realism: bool = True):
         self.rng = random.Random(seed)
+        self.realism = Realism(seed, enabled=realism)  # realism.py: Spanish, slang, noisy titles, codes (own stream)
         self.start_date = start_date
         self.n_days = n_days
         self.used_ids: set[str] = set()
@@ -97,6 +99,9 @@ class _Gen:
         ctx = _context(rng, hood_name)
         title = _title(rng, category, ctx)
         sents = _sentences(rng, category, ctx)
+        # ---- realism.py (its own rng stream; only the words change)
+        title, sents = self.realism.rewrite(f"{source}:{sid}", category, ctx, title, sents)
+        # ---- end realism
         if rng.random() < 0.03 and sents and len(sents[0]) > 2:
             title = rng.choice(["", "", "   "])  # empty title, the description carries it
         if not title.strip() and not sents:
