@@ -99,8 +99,8 @@ class _Gen:
         ctx = _context(rng, hood_name)
         title = _title(rng, category, ctx)
         sents = _sentences(rng, category, ctx)
-        # ---- realism.py (its own rng stream; only the words change)
-        title, sents = self.realism.rewrite(f"{source}:{sid}", category, ctx, title, sents)
+        # ---- realism.py: other words for some posts, drawn from its own stream (applied below)
+        words = self.realism.rewrite(f"{source}:{sid}", category, ctx, title, sents)
         # ---- end realism
         if rng.random() < 0.03 and sents and len(sents[0]) > 2:
             title = rng.choice(["", "", "   "])  # empty title, the description carries it
@@ -181,23 +181,29 @@ class _Gen:
             }
             if rng.random() < 0.03:
                 del record["condition"]
+        # ---- realism.py: its words replace the drawn ones after every base draw, so the base stream
+        # (ids, prices, photos of every post) is the same with or without them
+        if words is not None:
+            self.realism.apply(record, source, *words, blank_title=not title.strip(),
+                               cl_body=lambda lines, stream: self._cl_body(lines, ctx, stream))
+        # ---- end realism
         return _Post(source, sid, category, day, vis_seed, record, photos, value, style, posted)
 
-    def _zwsp(self, s: str) -> str:
+    def _zwsp(self, s: str, rng: random.Random | None = None) -> str:
         sp = [i for i, ch in enumerate(s) if ch == " "]
         if not sp:
             return s + "\u200b"
-        i = self.rng.choice(sp)
+        i = (rng or self.rng).choice(sp)
         return s[:i] + "\u200b" + s[i:]
 
-    def _cl_body(self, sents: list[str], ctx: dict[str, Any]) -> str:
-        rng = self.rng
+    def _cl_body(self, sents: list[str], ctx: dict[str, Any], rng: random.Random | None = None) -> str:
+        rng = rng or self.rng
         escape = rng.random() < 0.7
         parts = [html.escape(s, quote=True) if escape else s for s in sents]
         sep = rng.choices([" ", "\n", "<br>", "\n\n", "<br>\n"], weights=[50, 20, 10, 12, 8])[0]
         body = sep.join(parts)
         if rng.random() < 0.06 and body:
-            body = self._zwsp(body)
+            body = self._zwsp(body, rng)
         if rng.random() < 0.15 and body:
             body += "\n\ndo NOT contact me with unsolicited services or offers"
         if rng.random() < 0.75:

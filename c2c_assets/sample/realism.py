@@ -2,7 +2,8 @@
 typos, useless titles (the photo still shows the part), and the codes buyers search by: OEM part numbers,
 tire sizes, bolt patterns, wheel specs and fitment ("Fits 2016-2020 Honda Civic").
 
-``Realism`` rewrites a post's drawn title and sentences after ``wording`` made them. It draws from its own
+``Realism`` rewrites a post's drawn title and sentences after ``wording`` made them, and puts them in the
+post's record once the generator has drawn everything else for it (``apply``). It draws from its own
 stream (``random.Random(f"{seed}-realism")``), so the base stream, and with it every id, price, date and
 photo of the sample, stays as it was; only the words change. ``labels_realism.csv`` (beside
 ``labels.csv``) says per post: its language (``en``, ``es`` or ``spanglish``), whether its title is noisy,
@@ -20,6 +21,7 @@ import html
 import io
 import random
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -177,9 +179,11 @@ class Realism:
         self.notes: dict[str, tuple[str, bool]] = {}  # post_id -> (language, noisy title)
 
     def rewrite(self, post_id: str, category: str, ctx: dict[str, Any], title: str,
-                sentences: list[str]) -> tuple[str, list[str]]:
+                sentences: list[str]) -> tuple[str, list[str]] | None:
+        """The post's new title and sentences, or None when it keeps the drawn ones."""
         if not self.enabled:
-            return title, sentences
+            return None
+        drawn = (title, list(sentences))
         rng = self.rng
         c = {**ctx, "side_es": rng.choice(_SIDES_ES), "finish_es": rng.choice(_FINISHES_ES),
              "color_es": rng.choice(_COLORS_ES)}
@@ -222,7 +226,22 @@ class Realism:
             if rng.random() < 0.3:  # nothing in the text says what it is: only the photo does
                 sentences = [rng.choice(_NOISY_DESCS)]
         self.notes[post_id] = (language, noisy)
-        return title, sentences
+        return None if (title, sentences) == drawn else (title, sentences)
+
+    def apply(self, record: dict[str, Any], source: str, title: str, sentences: list[str], *, blank_title: bool,
+              cl_body: Callable[[list[str], random.Random], str]) -> None:
+        """Put the new words in a post's record, after the base stream drew everything for the old ones.
+
+        ``cl_body(sentences, rng)`` is the generator's Craigslist body style (escaping, breaks, the QR line),
+        drawn here from this stream. A title the generator blanked stays blank (the description carries it)."""
+        rng = self.rng
+        if blank_title and sentences:
+            title = ""
+        record["title"] = title
+        if source == "craigslist":
+            record["body"] = cl_body(sentences, rng)
+        else:
+            record["description"] = " ".join(sentences) if rng.random() < 0.7 else "\n".join(sentences)
 
     def _typos(self, text: str) -> str:
         rng = self.rng
