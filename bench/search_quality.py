@@ -99,8 +99,15 @@ def build(home: Any, inbox: Path, encoders: list[str], days: int, *, index: bool
             raise SystemExit(f"error: {what} failed: {outcome.failure}")
         return outcome
 
+    ingest = [ingest_dumps]
+    try:  # typed attributes from the text, where the platform has them: `c2c ingest` materializes them with the posts
+        from c2c_assets.defs.attributes.assets import post_attributes
+
+        ingest.append(post_attributes)
+    except ImportError:
+        pass
     for key in dates(days):
-        must(materialize(home, [ingest_dumps], partition_key=key, instance=instance, inbox=inbox), f"ingest {key}")
+        must(materialize(home, ingest, partition_key=key, instance=instance, inbox=inbox), f"ingest {key}")
     for encoder in encoders:
         register_encoder(instance, encoder)
         started = time.perf_counter()
@@ -243,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{built['embed_seconds'][encoder]:.0f} |")
         if speed:
             print()
+            load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+            print(f"text towers back to back on {os.cpu_count()} CPUs (load average {load}: other jobs share them, so the ratio is the figure to read)")
             print(f"| text tower | post texts/s (batches of 32, {args.speed_texts} texts) | one query (median ms) | threads |")
             print("|---|---|---|---|")
             for label, rate, ms, threads in speed:
