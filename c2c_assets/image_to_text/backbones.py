@@ -109,7 +109,7 @@ def build_offline(options: dict[str, Any], runtime: RuntimeSettings, home: Path 
         preprocess=partial(_efficientnet_pixels, encoder.towers.image_size),
         feature_dim=encoder.towers.image_dim,
         text_dim=encoder.towers.text_dim,
-        embed_texts=encoder.embed_texts,
+        embed_texts=encoder.embed_passages,  # post texts, the side the predictions replace (e5: passage prefix)
         shared_space=False,
         weights_identity=encoder.weights_identity(),
         device=device,

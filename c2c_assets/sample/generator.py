@@ -22,6 +22,7 @@ from .painter import _Painter
 from .planted_duplicates import QualityPlan, plant_quality
 from .posts import _Gen, _Photo, _Post
 from .prices import write_price_labels
+from .realism import write_labels as _write_realism_labels
 from .vocabulary import CATEGORIES, SOURCES
 from .writer import _n_refs, _render_line, _write_dump, _write_labels, _write_outside_secret
 
@@ -50,6 +51,7 @@ def generate_sample(
     bad_inputs: bool = True,
     image_size: tuple[int, int] = (224, 168),
     plant_quality_labels: bool = True,
+    realism: bool = True,
 ) -> SampleSummary:
     """Write a deterministic synthetic inbox under ``inbox`` and describe it.
 
@@ -57,7 +59,8 @@ def generate_sample(
     and ``n_days`` scrape dates starting at ``start_date``; OfferUp's last date is
     written gzipped. ``posts.jsonl[.gz]`` is written last in each dump folder. With
     ``plant_quality_labels``, reposts, stock photos and junk are planted (``planted_duplicates``) and
-    labelled in ``labels_quality.csv``.
+    labelled in ``labels_quality.csv``. ``realism=False`` writes the template-only posts (no Spanish,
+    noisy titles or catalogue part numbers: ``sample.realism``), e.g. for a baseline.
     """
     inbox = Path(inbox)
     if n_days < 1:
@@ -71,7 +74,7 @@ def generate_sample(
     if inbox.exists() and any(inbox.iterdir()):
         raise FileExistsError(f"{inbox} is not empty")
 
-    gen = _Gen(seed, start_date, n_days)
+    gen = _Gen(seed, start_date, n_days, realism=realism)
     rng = gen.rng
 
     # ---- good posts: balanced over sources and days, every category present
@@ -177,6 +180,8 @@ def generate_sample(
     if plant_quality_labels:
         quality.write_labels(inbox / "labels_quality.csv")
     write_price_labels(inbox / "labels_prices.csv", posts, repeats, gen.prices)  # prices.py
+    if realism:
+        _write_realism_labels(inbox / "labels_realism.csv", posts, gen.realism)  # realism.py's books
 
     return SampleSummary(
         inbox=inbox,

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+from .realism import Realism
 from .vocabulary import (
     _CITIES,
     _CL_CONDITIONS,
@@ -64,8 +65,9 @@ def _slug(text: str) -> str:
 
 
 class _Gen:
-    def __init__(self, seed: int, start_date: date, n_days: int):
+    def __init__(self, seed: int, start_date: date, n_days: int, realism: bool = True):
         self.rng = random.Random(seed)
+        self.realism = Realism(seed, enabled=realism)  # realism.py: Spanish, slang, noisy titles, codes (own stream)
         self.start_date = start_date
         self.n_days = n_days
         self.used_ids: set[str] = set()
@@ -97,6 +99,9 @@ class _Gen:
         ctx = _context(rng, hood_name)
         title = _title(rng, category, ctx)
         sents = _sentences(rng, category, ctx)
+        # ---- realism.py: other words for some posts, drawn from its own stream (applied below)
+        words = self.realism.rewrite(f"{source}:{sid}", category, ctx, title, sents)
+        # ---- end realism
         if rng.random() < 0.03 and sents and len(sents[0]) > 2:
             title = rng.choice(["", "", "   "])  # empty title, the description carries it
         if not title.strip() and not sents:
@@ -178,24 +183,30 @@ class _Gen:
             }
             if rng.random() < 0.03:
                 del record["condition"]
+        # ---- realism.py: its words replace the drawn ones after every base draw, so the base stream
+        # (ids, prices, photos of every post) is the same with or without them
+        if words is not None:
+            self.realism.apply(record, source, *words, blank_title=not title.strip(),
+                               cl_body=lambda lines, stream: self._cl_body(lines, ctx, stream))
+        # ---- end realism
         self.prices.plant(source, sid, record)  # prices.py: a few listed prices are placeholders
         return _Post(source, sid, category, day, vis_seed, record, photos, value, style, posted)
 
-    def _zwsp(self, s: str) -> str:
+    def _zwsp(self, s: str, rng: random.Random | None = None) -> str:
         sp = [i for i, ch in enumerate(s) if ch == " "]
         if not sp:
             return s + "\u200b"
-        i = self.rng.choice(sp)
+        i = (rng or self.rng).choice(sp)
         return s[:i] + "\u200b" + s[i:]
 
-    def _cl_body(self, sents: list[str], ctx: dict[str, Any]) -> str:
-        rng = self.rng
+    def _cl_body(self, sents: list[str], ctx: dict[str, Any], rng: random.Random | None = None) -> str:
+        rng = rng or self.rng
         escape = rng.random() < 0.7
         parts = [html.escape(s, quote=True) if escape else s for s in sents]
         sep = rng.choices([" ", "\n", "<br>", "\n\n", "<br>\n"], weights=[50, 20, 10, 12, 8])[0]
         body = sep.join(parts)
         if rng.random() < 0.06 and body:
-            body = self._zwsp(body)
+            body = self._zwsp(body, rng)
         if rng.random() < 0.15 and body:
             body += "\n\ndo NOT contact me with unsolicited services or offers"
         if rng.random() < 0.75:

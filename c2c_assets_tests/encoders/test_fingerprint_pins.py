@@ -21,6 +21,7 @@ PINS = {
     "clip-tiny": "365009ec4253588a",
     "default": "90eb8dbf056e556b",
     "default-first-photo": "050cb7b54fb7a927",
+    "default-multilingual": "22fdaac37d380e04",  # issue 15: text_model multilingual-e5-small
     "default-image-only": "1ab658762069c874",
     "default-text-only": "ec3a1d9c758b67cd",
     "default-tiny": "62ac02fd3aea4a2b",
