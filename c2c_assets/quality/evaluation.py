@@ -24,6 +24,15 @@ def read_labels(inbox: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def _priced_placeholders(inbox: Path) -> set[str]:
+    """The placeholder prices the sample's price model planted (``labels_prices.csv``), beside this domain's own."""
+    path = inbox / "labels_prices.csv"
+    if not path.exists():
+        return set()
+    with open(path, newline="") as handle:
+        return {r["post_id"] for r in csv.DictReader(handle) if r["placeholder"] == "1"}
+
+
 def prf(predicted: set, truth: set) -> dict[str, float | int]:
     hit = len(predicted & truth)
     precision = hit / len(predicted) if predicted else 1.0
@@ -69,7 +78,10 @@ def evaluate(home: C2cHome, inbox: Path, encoder: str = "default") -> dict[str, 
     for pid, flag in zip(flags.column("post_id").to_pylist(), flags.column("flag").to_pylist(), strict=True):
         flagged[flag].add(pid)
     for kind in FLAG_KINDS:
-        out[kind] = prf(flagged.get(kind, set()), {r["post_id"] for r in labels if r["kind"] == kind})
+        truth = {r["post_id"] for r in labels if r["kind"] == kind}
+        if kind == "placeholder_price":
+            truth |= _priced_placeholders(inbox)
+        out[kind] = prf(flagged.get(kind, set()), truth)
     return out
 
 

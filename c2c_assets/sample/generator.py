@@ -179,7 +179,8 @@ def generate_sample(
     labels_path = _write_labels(inbox / "labels.csv", posts)
     if plant_quality_labels:
         quality.write_labels(inbox / "labels_quality.csv")
-    write_price_labels(inbox / "labels_prices.csv", posts, repeats, gen.prices)  # prices.py
+    quality_placeholders = {post_id for post_id, kind, *_ in quality.labels if kind == "placeholder_price"}
+    write_price_labels(inbox / "labels_prices.csv", posts, repeats, gen.prices, quality_placeholders)  # prices.py
     if realism:
         _write_realism_labels(inbox / "labels_realism.csv", posts, gen.realism)  # realism.py's books
 

@@ -108,8 +108,10 @@ def _set_text(post: _Post, title: str, body: str) -> None:
     post.record["body" if post.source == "craigslist" else "description"] = body
 
 
-def _set_price(post: _Post, value: float) -> None:
-    post.price_value = value
+def _set_price(post: _Post, value: float, *, placeholder: bool = False) -> None:
+    """List ``value``; a placeholder is only what the listing says (the part keeps its true price)."""
+    if not placeholder:
+        post.price_value = value
     if post.source == "craigslist":
         post.price_style = "dollar"
         post.record["price"] = _cl_price("dollar", int(value))
@@ -215,7 +217,7 @@ def plant_quality(seed: int, posts: list[_Post], take: Callable[[Callable[[_Post
             label(post, "empty_text")
         for j in range(max(len(PLACEHOLDER_PRICES), n_posts // 100)):
             post = take(lambda q: q.price_style in _PRICED_STYLES)
-            _set_price(post, PLACEHOLDER_PRICES[j % len(PLACEHOLDER_PRICES)])
+            _set_price(post, PLACEHOLDER_PRICES[j % len(PLACEHOLDER_PRICES)], placeholder=True)
             label(post, "placeholder_price")
     except ValueError:
         pass  # a small sample: what was planted so far is labelled

@@ -205,9 +205,13 @@ class PriceBook:
         self.planted.add(sid)
 
 
-def write_price_labels(path: Path, posts: list[Any], repeats: list[tuple[Any, int, dict[str, Any]]], book: PriceBook) -> Path:
+def write_price_labels(
+    path: Path, posts: list[Any], repeats: list[tuple[Any, int, dict[str, Any]]], book: PriceBook,
+    also_placeholders: set[str] = frozenset(),
+) -> Path:
     """``labels_prices.csv``: post_id, true_price, listed_price (as ingest reads the latest line; empty:
-    none), placeholder (1: the listed price is not the true one, a planted placeholder or "Free")."""
+    none), placeholder (1: the listed price is not the true one, a planted placeholder or "Free").
+    ``also_placeholders``: post ids another planting (``planted_duplicates``) gave a placeholder price."""
     latest = {p.post_id: over["price"] for p, _later, over in repeats if "price" in over}
     rows = []
     for p in sorted(posts, key=lambda q: q.post_id):
@@ -218,7 +222,7 @@ def write_price_labels(path: Path, posts: list[Any], repeats: list[tuple[Any, in
         else:
             listed = parse_price(p.record.get("price"))
             true = p.price_value
-            planted = p.sid in book.planted and listed != true  # a later change (bad_inputs) may have set it again
+            planted = (p.sid in book.planted or p.post_id in also_placeholders) and listed != true  # a later change (bad_inputs) may have set it again
         placeholder = listed is not None and (planted or (listed == 0 and true > 0))
         rows.append([p.post_id, f"{float(true):.2f}", "" if listed is None else f"{listed:.2f}", int(placeholder)])
     buf = io.StringIO()
