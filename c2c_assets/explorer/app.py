@@ -51,7 +51,7 @@ PAYLOAD_CHUNK = 32 * 1024 * 1024  # bytes per payload script: V8 strings stay fa
 THUMB_PX = 96
 
 # Columns shown as badges in the tooltip and table; the rest are hidden there (still filterable).
-SHOWN = ("title", "thumbnail", "price_usd", "source", "date", "label", "category", "price_band", "url", "post_id")
+SHOWN = ("thumbnail", "title", "price_usd", "source", "date", "label", "category", "price_band", "url", "post_id")
 
 
 def static_dir() -> Path:
@@ -65,9 +65,10 @@ def _thumb_relative(path: str | None) -> str | None:
     return f"thumbs/{match.group(1)}/{match.group(2)}" if match else None
 
 
-def app_table(table: pa.Table) -> pa.Table:
+def app_table(table: pa.Table, thumbnails: set[str] | None = None) -> pa.Table:
     """The explorer data as embedding-atlas reads it: a row id, neighbours as ``{ids, distances}``
-    (row ids, the format its nearest-neighbour view expects) and thumbnails as paths inside the app."""
+    (row ids, the format its nearest-neighbour view expects) and thumbnails as paths inside the app
+    (only those in ``thumbnails``, the ones the app holds, when given)."""
     n = table.num_rows
     ids = table.column("neighbours").combine_chunks()
     distances = table.column("neighbour_distances").combine_chunks()
@@ -76,10 +77,13 @@ def app_table(table: pa.Table) -> pa.Table:
     )
     links = [u if u and u.lower().startswith(("http://", "https://")) else None for u in table.column("url").to_pylist()]
     thumbs = [_thumb_relative(p) for p in table.column("thumbnail").to_pylist()]
-    keep = [c for c in table.column_names if c not in ("neighbours", "neighbour_distances", "url", "thumbnail")]
-    out = table.select(keep)
-    out = out.append_column("url", pa.array(links, pa.string()))
-    out = out.append_column("thumbnail", pa.array(thumbs, pa.string()))
+    if thumbnails is not None:
+        thumbs = [t if t in thumbnails else None for t in thumbs]
+    columns = {name: table.column(name) for name in table.column_names}
+    columns.update(url=pa.array(links, pa.string()), thumbnail=pa.array(thumbs, pa.string()))
+    # The table and the charts follow the column order: what a person reads first, first.
+    order = [*SHOWN, *(c for c in table.column_names if c not in SHOWN and c not in ("neighbours", "neighbour_distances"))]
+    out = pa.table({name: columns[name] for name in order})
     out = out.append_column("neighbors", neighbours)
     return out.append_column("row_id", pa.array(np.arange(n, dtype=np.int32)))
 
@@ -141,19 +145,22 @@ def map_labels(table: pa.Table, names: Mapping[int, str]) -> list[dict]:
     return sorted(out, key=lambda label: -label["priority"])
 
 
-def _copy_thumbnails(home: C2cHome, table: pa.Table, target: Path, mode: str) -> int:
-    done = 0
+def _copy_thumbnails(home: C2cHome, table: pa.Table, target: Path, mode: str) -> set[str]:
+    """Copy (or hard-link) each post's thumbnail into the app; the app paths of those it holds."""
+    done: set[str] = set()
     for stored in set(table.column("thumbnail").to_pylist()):
         relative = _thumb_relative(stored)
         if relative is None:
             continue
         source = home.stored_image(stored)
+        if not source.exists():
+            continue  # the photo store lost it: the post shows no thumbnail rather than a broken one
         dest = target / relative
         dest.parent.mkdir(parents=True, exist_ok=True)
         if mode == "link" and is_local(source):
             try:
                 os.link(source, dest)
-                done += 1
+                done.add(relative)
                 continue
             except OSError:
                 pass  # another file system: copy
@@ -161,7 +168,7 @@ def _copy_thumbnails(home: C2cHome, table: pa.Table, target: Path, mode: str) ->
             shutil.copyfile(source, dest)
         else:
             dest.write_bytes(location(source).read_bytes())
-        done += 1
+        done.add(relative)
     return done
 
 
@@ -248,14 +255,14 @@ def write_app(home: C2cHome, table: pa.Table, names: Mapping[int, str], target: 
     shutil.rmtree(build, ignore_errors=True)
     try:
         shutil.copytree(static_dir(), build, ignore=shutil.ignore_patterns("index.html"))
-        data = app_table(table)
+        held = _copy_thumbnails(home, table, build, thumbnails)
+        data = app_table(table, held)
         (build / "data").mkdir()
         pq.write_table(data, build / "data" / "dataset.parquet", compression="zstd")
         meta = metadata(data.column_names, map_labels(table, names), title)
         (build / "data" / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
         for icon in (build / "assets").glob("*.png"):  # the front end names them relative to the page too
             shutil.copyfile(icon, build / icon.name)
-        _copy_thumbnails(home, table, build, thumbnails)
         payload = _payload(build)
         (build / MARKER).write_text("embedding-atlas explorer written by c2c_assets\n", encoding="utf-8")
         write_atomic(build / "index.html", _entry_page(build, title, payload))

@@ -112,14 +112,14 @@ def build(home: C2cHome, encoder: str, settings: AnalysisSettings, inbox: Path |
     with connect(home, read_only=True) as db:
         predicted = _predicted_categories(db)
         db.register("wanted", wanted)
-        details = db.execute(
+        details = db.sql(
             """
             SELECT w.row, p.title, p.price_usd, p.source, coalesce(CAST(p.posted_at AS DATE), p.scrape_date) AS date,
                    p.url, t.thumb_path
             FROM wanted AS w LEFT JOIN posts AS p USING (post_id) LEFT JOIN post_thumbnails AS t USING (post_id)
             ORDER BY w.row
             """
-        ).fetch_arrow_table()
+        ).to_arrow_table()
         db.unregister("wanted")
     categories = [truth.get(pid) or predicted.get(pid) for pid in ids]
     category_source = ["known" if pid in truth else "predicted" if pid in predicted else None for pid in ids]

@@ -3,12 +3,13 @@
 import dagster as dg
 
 from c2c_assets import catalog
-from c2c_assets.analysis.pipeline import analyse, build_map, compare, load_truth, report_cards, summarise_metrics
+from c2c_assets.analysis.pipeline import analyse, compare, load_truth, report_cards, summarise_metrics
 from c2c_assets.analysis.settings import AnalysisSettings
 from c2c_assets.analysis.views import VIEWS
 from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.explorer.pipeline import build_explorer
 from c2c_assets.lake import partition_file
 from c2c_assets.reporting.cluster_report import cluster_report_markdown, write_cluster_report_html
 from c2c_assets.reporting.comparison import comparison_markdown, write_comparison_html
@@ -113,21 +114,28 @@ def cluster_report(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Ma
 @dg.asset(
     partitions_def=encoders,
     deps=["clusters"],
-    group_name="analysis", kinds={"umap", "html"}, owners=[OWNER],
+    group_name="analysis", kinds={"umap", "parquet", "html"}, owners=[OWNER],
     automation_condition=dg.AutomationCondition.eager(),
-    description="2-D UMAP of a seeded sample of posts (70,000 by default, as in the OpenFlamingo paper): a PNG in "
-    "the UI and an interactive HTML map (pan, zoom, hover shows title, price and thumbnail; colour by cluster).",
+    description="Every current post on a 2-D map (UMAP fitted on a seeded sample of 70,000, the others placed from "
+    "their nearest sample posts) with its cluster, the cluster's top terms as label, category, price, source, date, "
+    "thumbnail and nearest neighbours: Parquet in lake/explorer/encoder=<e>/; the embedding-atlas explorer (colour, "
+    "search, cross-filters, selection and its export) under reports/<encoder>/explorer/index.html; the PNG map with "
+    "cluster names (and a density layer for many posts) in the UI.",
 )
-def umap_map(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource) -> dg.MaterializeResult:
+def explorer(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource) -> dg.MaterializeResult:
 
-    png, page, n = build_map(c2c.paths(), context.partition_key, config.settings())
+    home = c2c.paths()
+    result = build_explorer(home, context.partition_key, config.settings(), c2c.inbox_path())
     return dg.MaterializeResult(
         metadata={
-            "map": dg.MetadataValue.md(png_markdown(png)),
-            "png": dg.MetadataValue.path(str(png)),
-            "interactive_map": dg.MetadataValue.path(str(page)),
-            "interactive_map_url": dg.MetadataValue.url(page.as_uri()),
-            "sample_size": n,
+            "dagster/row_count": result.posts,
+            "data": dg.MetadataValue.path(str(result.data)),
+            "explorer": dg.MetadataValue.path(str(result.page)),
+            "explorer_url": dg.MetadataValue.url(result.page.as_uri()),
+            "map": dg.MetadataValue.md(png_markdown(result.png)),
+            "png": dg.MetadataValue.path(str(result.png)),
+            "umap_sample_size": result.sample_size,
+            "data_bytes": result.data_bytes,
         }
     )
 
@@ -161,6 +169,6 @@ def encoder_comparison(context: dg.AssetExecutionContext, config: AnalysisConfig
 
 analysis_job = dg.define_asset_job(
     "analysis_job",
-    selection=dg.AssetSelection.assets("reduced", "clusters", cluster_report, umap_map),
-    description="Reduce, cluster, report and map one encoder.",
+    selection=dg.AssetSelection.assets("reduced", "clusters", cluster_report, explorer),
+    description="Reduce, cluster, report and map (the explorer) one encoder.",
 )
