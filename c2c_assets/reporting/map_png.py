@@ -114,8 +114,8 @@ def write_map_png(
     names = dict(names or {})
     if n > max_points:
         density, xe, ye = np.histogram2d(xy[:, 0], xy[:, 1], bins=DENSITY_BINS)
-        masked = np.ma.masked_equal(density.T, 0)
-        ax.imshow(np.ma.log1p(masked), origin="lower", extent=(xe[0], xe[-1], ye[0], ye[-1]), cmap="Greys",
+        layer = np.ma.masked_equal(np.log1p(density.T), 0)  # empty cells stay white
+        ax.imshow(layer, origin="lower", extent=(xe[0], xe[-1], ye[0], ye[-1]), cmap="Greys",
                   alpha=0.8, aspect="auto", interpolation="nearest", zorder=0)  # fmt: skip
     if n:
         order = np.random.default_rng(0).permutation(n)[: max(1, max_points)]

@@ -65,7 +65,7 @@ def test_every_template_extends_the_base_and_autoescapes() -> None:
     env = environment()
     assert env.autoescape is True
     pages = sorted(p.name for p in TEMPLATES.glob("*.html.j2"))
-    assert pages == ["base.html.j2", "cluster_report.html.j2", "comparison.html.j2", "gallery.html.j2", "map.html.j2"]
+    assert pages == ["base.html.j2", "cluster_report.html.j2", "comparison.html.j2", "explorer.html.j2", "gallery.html.j2"]
     for name in pages[1:]:
         assert (TEMPLATES / name).read_text(encoding="utf-8").count('{% extends "base.html.j2" %}') == 1, name
     html = render_page("gallery.html.j2", title="<b>x</b>", hits=[])
