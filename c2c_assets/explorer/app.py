@@ -120,12 +120,83 @@ def _column_styles(columns: list[str]) -> dict[str, dict]:
     return styles
 
 
+def _histogram(field: str) -> dict:
+    # embedding-atlas's own histogram spec (what it makes for a numeric column): brush to filter.
+    encoding = {"x": {"field": field}, "y": {"aggregate": "count"}}
+    return {
+        "title": field,
+        "layers": [
+            {"mark": "bar", "style": {"fillColor": "$markColorFade"}, "encoding": encoding},
+            {"mark": "bar", "filter": "$filter", "encoding": encoding},
+        ],
+        "selection": {"brush": {"encoding": "x"}},
+        "widgets": [{"type": "scale.type", "channel": "x"}],
+    }
+
+
+# The explorer's panels, by id: the map, SQL predicates, the table/grid of the filtered posts, then
+# the cross-filters. Ids are fixed so that a link can select in one (see ``state_link``).
+CHARTS: dict[str, dict] = {
+    "1": {"type": "embedding", "title": "Map", "data": {"x": "x", "y": "y", "text": "title", "neighbors": "neighbors"}},
+    "2": {"type": "instances", "title": "Posts"},
+    "3": {"type": "count-plot", "title": "cluster (top terms)", "data": {"field": "label"}},
+    "4": {"type": "count-plot", "title": "source", "data": {"field": "source"}},
+    "5": _histogram("price_usd"),
+    "6": {"type": "count-plot", "title": "price band", "data": {"field": "price_band"}},
+    "7": _histogram("date"),
+    "8": {"type": "count-plot", "title": "category", "data": {"field": "category"}},
+    "9": {"type": "predicates", "title": "SQL predicates"},
+}
+LABEL_CHART = "3"
+
+
+def explorer_state(columns: list[str], *, label: str | None = None) -> dict:
+    """embedding-atlas's app state (its version's format): our panels, column styles and, with
+    ``label``, that cluster selected in the cluster chart (the explorer filtered to it)."""
+    import embedding_atlas
+
+    state: dict = {
+        "version": embedding_atlas.__version__,
+        "charts": CHARTS,
+        "chartStates": {},
+        "layouts": {"1": {"type": "list", "name": "Default", "chartIds": list(CHARTS)}},
+        "layoutOrder": ["1"],
+        "currentLayout": "1",
+        "columnStyles": _column_styles(columns),
+    }
+    if label is not None:
+        state["chartStates"][LABEL_CHART] = {"selection": [label]}
+    return state
+
+
+def app_columns() -> list[str]:
+    """The columns of ``app_table``'s output (the order embedding-atlas shows them in)."""
+    from c2c_assets.explorer.data import EXPLORER_SCHEMA
+
+    return app_table(EXPLORER_SCHEMA.empty_table()).column_names
+
+
+def cluster_link(page: str, label: str) -> str:
+    """A link to the explorer at ``page`` filtered to the cluster named ``label``."""
+    return state_link(page, app_columns(), label)
+
+
+def state_link(page: str, columns: list[str], label: str) -> str:
+    """``page`` opened on the explorer filtered to one cluster: its state in the URL's hash, as
+    embedding-atlas itself writes it there (deflate-raw JSON in base64url, ``#?state=``)."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    raw = packer.compress(json.dumps(explorer_state(columns, label=label)).encode("utf-8")) + packer.flush()
+    return f"{page}#?state=" + base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
 def metadata(columns: list[str], labels: list[dict], title: str) -> dict:
     from embedding_atlas.options import make_embedding_atlas_props
 
     props = make_embedding_atlas_props(
         row_id="row_id", x="x", y="y", text="title", neighbors="neighbors", labels=labels,
-        initial_state={"columnStyles": _column_styles(columns)},
+        initial_state=explorer_state(columns),
     )  # fmt: skip
     # isStatic + an in-browser DuckDB: what embedding-atlas's own static export writes.
     return {"props": props, "isStatic": True, "database": {"type": "wasm", "load": True}, "c2c": {"title": title}}

@@ -44,6 +44,7 @@ class ClusterCard:
     multi_image_share: float  # share of the cluster's posts with 2+ images, 0..1 (NaN: unknown)
     top_terms: list[str] = field(default_factory=list)
     nearest: list[NearestPost] = field(default_factory=list)  # closest to the centroid first
+    explorer: str | None = None  # a link to the explorer filtered to this cluster (relative to the report)
 
 
 def write_cluster_report_html(
@@ -76,6 +77,7 @@ def write_cluster_report_html(
                 "share": fmt_share(card.size / total if total else float("nan")),
                 "multi": fmt_share(card.multi_image_share),
                 "terms": [str(t) for t in card.top_terms],
+                "explorer": card.explorer,
                 "posts": [
                     {
                         "post_id": str(p.post_id),

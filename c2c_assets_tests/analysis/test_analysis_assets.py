@@ -61,6 +61,16 @@ def test_reduce_cluster_report_and_map(home, embedded, instance, browser, open_p
     assert page.locator("section.cluster figure.post").count() == 10
     log.assert_clean()
 
+    # Each cluster links to the explorer beside the report, filtered to that cluster.
+    link = page.locator("section.cluster p.explore a").first
+    href = link.get_attribute("href")
+    assert href.startswith("explorer/index.html#?state=") and page.locator("section.cluster p.explore a").count() == 3
+    size = meta["clusters"]["cluster_sizes"][page.locator("section.cluster").first.get_attribute("data-cluster")]
+    filtered, flog = open_page(report.parent / "explorer" / "index.html")  # the explorer the asset wrote
+    filtered.goto((report.parent / "explorer" / "index.html").as_uri() + href[len("explorer/index.html"):])
+    filtered.get_by_text(f"{size} / 10 points").wait_for(timeout=60_000)
+    assert_clean(flog)
+
     # The explorer: exported by the command, opened from disk (no server), all 10 posts in its DuckDB.
     from typer.testing import CliRunner
 

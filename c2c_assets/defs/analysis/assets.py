@@ -1,5 +1,7 @@
 """Per-encoder analysis (reduce, cluster, report, map) and the encoder comparison."""
 
+import dataclasses
+
 import dagster as dg
 
 from c2c_assets import catalog
@@ -9,6 +11,8 @@ from c2c_assets.analysis.views import VIEWS
 from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.explorer.app import cluster_link
+from c2c_assets.explorer.data import cluster_label
 from c2c_assets.explorer.pipeline import build_explorer
 from c2c_assets.lake import partition_file
 from c2c_assets.reporting.cluster_report import cluster_report_markdown, write_cluster_report_html
@@ -88,14 +92,18 @@ def analyse_encoder(context: dg.AssetExecutionContext, config: AnalysisConfig, c
     group_name="analysis", kinds={"html"}, owners=[OWNER],
     automation_condition=dg.AutomationCondition.eager(),
     description="Per cluster: size, the 10 posts nearest the centroid (title, price, thumbnail, link), top terms "
-    "(class-based TF-IDF of titles and descriptions) and the share of multi-photo posts. HTML under "
-    "reports/<encoder>/clusters.html; the same in the UI.",
+    "(class-based TF-IDF of titles and descriptions), the share of multi-photo posts and a link to the explorer "
+    "filtered to the cluster. HTML under reports/<encoder>/clusters.html; the same in the UI.",
 )
 def cluster_report(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.MaterializeResult:
 
     home = c2c.paths()
     encoder = context.partition_key
-    cards = report_cards(home, encoder)
+    cards = [
+        # The explorer sits beside the report (reports/<encoder>/explorer/); the link selects the cluster there.
+        dataclasses.replace(card, explorer=cluster_link("explorer/index.html", cluster_label(card.cluster_id, card.top_terms)))
+        for card in report_cards(home, encoder)
+    ]
     rows = read_table(partition_file(home.lake, "cluster_metrics", {"encoder": encoder})).to_pylist()
     final = next(r for r in rows if r["kind"] == "final")
     metrics = summarise_metrics(final)
