@@ -116,6 +116,10 @@
       var Wrapped = function (url, options) {
         var hit = find(url);
         if (!hit) return new RealWorker(url, options);
+        if (options && options.type === "module") {
+          // The front end's module workers (search, clustering) read no files: their code alone.
+          return new RealWorker(URL.createObjectURL(hit.blob), options);
+        }
         var source = "(" + wrapper.toString() + ")(" + JSON.stringify(folder) + ", null);\n";
         var worker = new RealWorker(URL.createObjectURL(new Blob([source, hit.blob], { type: "text/javascript" })), options);
         worker.postMessage({ __c2cFiles: files });
