@@ -66,8 +66,8 @@ def test_reduce_cluster_report_and_map(home, embedded, instance, browser, open_p
     href = link.get_attribute("href")
     assert href.startswith("explorer/index.html#?state=") and page.locator("section.cluster p.explore a").count() == 3
     size = meta["clusters"]["cluster_sizes"][page.locator("section.cluster").first.get_attribute("data-cluster")]
-    filtered, flog = open_page(report.parent / "explorer" / "index.html")  # the explorer the asset wrote
-    filtered.goto((report.parent / "explorer" / "index.html").as_uri() + href[len("explorer/index.html"):])
+    # The explorer the asset wrote, opened at the link (a fresh load: the app reads its state at start).
+    filtered, flog = open_page((report.parent / "explorer" / "index.html").as_uri() + href[len("explorer/index.html"):])
     filtered.get_by_text(f"{size} / 10 points").wait_for(timeout=60_000)
     assert_clean(flog)
 
