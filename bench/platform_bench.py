@@ -21,7 +21,7 @@ What it does, each stage in its own child process (its peak RSS is that child's 
    16-d (14 tied to the categories) plus 64 minor directions, projected to the width, plus small
    noise. With ``--encoder NAME`` the posts are embedded for real through ``post_embeddings`` instead.
 4. ``index``: ``faiss_index`` (build + tuning to recall@10 >= 0.95), as ``c2c index``.
-5. ``analyse``: ``analyse_encoder`` + ``cluster_report`` + ``umap_map``, then ``encoder_comparison``
+5. ``analyse``: ``analyse_encoder`` + ``cluster_report`` + ``explorer``, then ``encoder_comparison``
    (``c2c analyse`` then ``c2c report``).
 6. ``sql``: ``c2c sql "SELECT count(*) FROM embeddings"`` in a subprocess (the real CLI).
 7. ``search``: a cold ``c2c search "headlight assembly" --json`` in a subprocess.
@@ -410,13 +410,13 @@ def _index(home: Any, instance: Any, encoder: str) -> dict[str, Any]:
 
 def _analyse(home: Any, instance: Any, encoder: str, inbox: Path) -> dict[str, Any]:
     from c2c_assets.analysis.settings import AnalysisSettings
-    from c2c_assets.defs.analysis.assets import analyse_encoder, cluster_report, encoder_comparison, umap_map
+    from c2c_assets.defs.analysis.assets import analyse_encoder, cluster_report, encoder_comparison, explorer
     from c2c_assets.runner import materialize
 
     settings = AnalysisSettings()
     started = time.perf_counter()
-    outcome = materialize(home, [analyse_encoder, cluster_report, umap_map], partition_key=encoder, instance=instance, inbox=inbox,
-                          config={"analyse_encoder": settings, "umap_map": settings})
+    outcome = materialize(home, [analyse_encoder, cluster_report, explorer], partition_key=encoder, instance=instance, inbox=inbox,
+                          config={"analyse_encoder": settings, "explorer": settings})
     analyse_s = time.perf_counter() - started
     failures = {} if outcome.success else {"analyse": outcome.failure}
     started = time.perf_counter()
@@ -714,7 +714,7 @@ def main(argv: list[str] | None = None) -> int:
     if analyse and not analyse.get("failures"):
         row("analyse (reduce, k-means, metrics, sweep, report, map + comparison)", wall, rss, "<= 360 s, <= 4 GB",
             sized([("wall", wall, 360), ("rss", rss, 4.0)], [("wall", wall, 360 * scale), ("rss", rss, 4.0)]))
-        print(f"  analyse_encoder + cluster_report + umap_map {analyse['analyse_seconds']:.1f} s, encoder_comparison {analyse['report_seconds']:.1f} s;"
+        print(f"  analyse_encoder + cluster_report + explorer {analyse['analyse_seconds']:.1f} s, encoder_comparison {analyse['report_seconds']:.1f} s;"
               " steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in analyse["steps"].items()))
 
     if not failures:

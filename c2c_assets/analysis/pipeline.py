@@ -26,8 +26,6 @@ from c2c_assets.encoders import encoder_configs
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import fixed_size_list, partition_file, to_matrix, write_partition
 from c2c_assets.reporting.cluster_report import ClusterCard, NearestPost
-from c2c_assets.reporting.map_page import write_map_html
-from c2c_assets.reporting.map_png import write_map_png
 from c2c_assets.storage import Location, read_table
 from c2c_assets.warehouse import connect, query
 
@@ -184,6 +182,31 @@ def analyse(home: C2cHome, encoder: str, settings: AnalysisSettings, inbox: Path
     return reduced, outcome, rows
 
 
+# Posts per cluster whose words name it: c-TF-IDF over a million descriptions would cost minutes and
+# name the clusters no better than a seeded sample of this many posts each.
+TERMS_PER_CLUSTER = 5_000
+
+
+def cluster_top_terms(home: C2cHome, encoder: str, n: int = 8, per_cluster: int = TERMS_PER_CLUSTER) -> dict[int, list[str]]:
+    """Each cluster's c-TF-IDF top terms from the titles and descriptions of (a seeded sample of) its posts:
+    the one rule the cluster report, the map and the explorer name clusters by."""
+    clusters_file = str(partition_file(home.lake, "clusters", _keys(encoder)))
+    with connect(home, read_only=True) as db:
+        rows = db.execute(
+            """
+            SELECT c.cluster, concat_ws(' ', p.title, p.description)
+            FROM read_parquet(?) AS c JOIN posts AS p USING (post_id)
+            WHERE c.cluster >= 0
+            QUALIFY row_number() OVER (PARTITION BY c.cluster ORDER BY hash(c.post_id), c.post_id) <= ?
+            """,
+            [clusters_file, per_cluster],
+        ).fetchall()
+    texts: dict[int, list[str]] = defaultdict(list)
+    for cluster_id, text in rows:
+        texts[int(cluster_id)].append(text or "")
+    return top_terms(dict(sorted(texts.items())), n=n)
+
+
 def report_cards(home: C2cHome, encoder: str, n_nearest: int = 10) -> list[Any]:
     """Per cluster: size, multi-photo share, top terms and the posts nearest its centroid."""
 
@@ -200,7 +223,7 @@ def report_cards(home: C2cHome, encoder: str, n_nearest: int = 10) -> list[Any]:
     by_cluster: dict[int, list[tuple]] = defaultdict(list)
     for row in rows:
         by_cluster[row[0]].append(row)
-    terms = top_terms({c: [f"{r[3]} {r[4]}" for r in members] for c, members in by_cluster.items() if c >= 0})
+    terms = cluster_top_terms(home, encoder)
     from c2c_assets.quality.listing import cluster_quality_shares  # reposts, stock photos, flags where materialized
 
     shares = cluster_quality_shares(home, encoder, {r[1]: c for c, members in by_cluster.items() for r in members})
@@ -233,34 +256,6 @@ def summarise_metrics(row: dict[str, Any]) -> dict[str, Any]:
 def read_clusters(home: C2cHome, encoder: str) -> dict[str, int]:
     table = read_table(partition_file(home.lake, "clusters", _keys(encoder)), columns=["post_id", "cluster"])
     return dict(zip(table.column("post_id").to_pylist(), table.column("cluster").to_pylist(), strict=True))
-
-
-def build_map(home: C2cHome, encoder: str, settings: AnalysisSettings) -> tuple[Path, Path, int]:
-    """2-D UMAP of a seeded sample of the analysis space, as a PNG and an interactive HTML page."""
-
-    ids, vectors = read_reduced(home, encoder)
-    assignment = read_clusters(home, encoder)
-    rng = np.random.default_rng(settings.seed)
-    rows = np.sort(rng.choice(len(ids), size=min(len(ids), settings.map_sample), replace=False))
-    sample_ids = [ids[i] for i in rows]
-    coords = reduction.umap_reduce(vectors[rows], 2, settings.seed, n_neighbors=min(15, max(2, len(rows) - 1)), home=home)
-    with connect(home, read_only=True) as db:
-        db.execute("CREATE TEMP TABLE wanted (post_id VARCHAR, rank INTEGER)")
-        db.executemany("INSERT INTO wanted VALUES (?, ?)", [(pid, i) for i, pid in enumerate(sample_ids)])
-        info = db.execute(
-            """SELECT w.rank, p.title, p.price_usd, t.thumb_path
-               FROM wanted w JOIN posts p USING (post_id) LEFT JOIN post_thumbnails t USING (post_id) ORDER BY w.rank"""
-        ).fetchall()
-    details = {rank: (title, price, thumb) for rank, title, price, thumb in info}
-    titles = [details.get(i, ("", None, None))[0] for i in range(len(sample_ids))]
-    prices = [details.get(i, ("", None, None))[1] for i in range(len(sample_ids))]
-    thumbs = [home.stored_image(t) if (t := details.get(i, ("", None, None))[2]) else None for i in range(len(sample_ids))]
-    labels = np.asarray([assignment.get(pid, -1) for pid in sample_ids])
-    folder = home.reports / encoder
-    title = f"{encoder}: UMAP of {len(rows):,} posts, coloured by cluster"
-    png = write_map_png(folder / "map.png", coords, labels, title)
-    page = write_map_html(folder / "map.html", coords2d=coords, labels=labels, titles=titles, prices=prices, thumbnails=thumbs, title=title)
-    return png, page, len(rows)
 
 
 def compare(home: C2cHome, encoders: list[str], truth: dict[str, str], settings: AnalysisSettings) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -119,4 +119,4 @@ def need_embeddings(home: C2cHome, encoder: str) -> None:
 
 
 # Registers the commands, in the order `c2c --help` lists them.
-from c2c_assets.cli import ingest, embed, search, pricing, analysis, quality, warehouse, demo  # noqa: F401,I001
+from c2c_assets.cli import ingest, embed, search, pricing, analysis, quality, explore, warehouse, demo  # noqa: F401,I001

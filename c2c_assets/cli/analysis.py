@@ -30,15 +30,16 @@ from c2c_assets.image_to_text.settings import ImageToTextSettings
 
 
 def run_analysis(home: C2cHome, encoder: str, settings: AnalysisSettings | None = None, with_map: bool = True):  # -> RunOutcome
-    """Materialize reduced, clusters, price_comparables, predicted_categories, cluster_report (and umap_map) for one encoder."""
-    from c2c_assets.defs.analysis.assets import analyse_encoder, cluster_report, umap_map
+    """Materialize reduced, clusters, price_comparables, predicted_categories, cluster_report (and the explorer
+    with its PNG map) for one encoder."""
+    from c2c_assets.defs.analysis.assets import analyse_encoder, cluster_report, explorer
     from c2c_assets.defs.pricing.assets import predicted_categories, price_comparables
     from c2c_assets.runner import materialize
 
     settings = settings or AnalysisSettings()
     # The cluster report shows each cluster's prices and flags: the comparables are made in the same run.
-    assets = [analyse_encoder, price_comparables, predicted_categories, cluster_report, *([umap_map] if with_map else [])]
-    config = {"analyse_encoder": settings, **({"umap_map": settings} if with_map else {})}
+    assets = [analyse_encoder, price_comparables, predicted_categories, cluster_report, *([explorer] if with_map else [])]
+    config = {"analyse_encoder": settings, **({"explorer": settings} if with_map else {})}
     return materialize(home, assets, partition_key=encoder, config=config, tags=TAGS)
 
 
@@ -64,7 +65,7 @@ def analyse(
     width: Annotated[int, _analysis("width")] = default(AnalysisSettings, "width"),
     reduction: Annotated[str, _analysis("reduction")] = default(AnalysisSettings, "reduction"),
     algorithm: Annotated[str, _analysis("algorithm")] = default(AnalysisSettings, "algorithm"),
-    with_map: Annotated[bool, typer.Option("--map/--no-map", help="Also the 2-D UMAP map (slow the first time: numba compiles).")] = True,
+    with_map: Annotated[bool, typer.Option("--map/--no-map", help="Also the explorer and the 2-D map (slow the first time: numba compiles).")] = True,
     home: HomeOption = None,
 ) -> None:
     """Reduce, cluster, score, report and map one encoder's current vectors."""
@@ -77,8 +78,9 @@ def analyse(
         fail(outcome.failure or "analysis failed")
     console.print(Markdown(outcome.metadata["clusters"]["metrics"]))
     console.print(f"report: {outcome.metadata['cluster_report']['report']}")
-    if "umap_map" in outcome.metadata:
-        console.print(f"map:    {outcome.metadata['umap_map']['interactive_map']}")
+    if "explorer" in outcome.metadata:
+        console.print(f"map:      {outcome.metadata['explorer']['png']}")
+        console.print(f"explorer: {outcome.metadata['explorer']['explorer']}  (`c2c explore -e {encoder}` serves it)")
 
 
 def _image_to_text(name: str) -> Any:

@@ -1,5 +1,5 @@
 """Pages and Markdown people look at: the cluster report, the encoder comparison (and the width
-sweep), the 2-D maps (PNG and interactive page) and the search gallery.
+sweep), the PNG map, the explorer's entry page (c2c_assets.explorer) and the search gallery.
 
 Plain data in, files (or Markdown strings for Dagster metadata) out; no Dagster here. Every page
 is a jinja2 template under ``templates/`` extending ``base.html.j2`` (one Content-Security-Policy

@@ -48,6 +48,7 @@ class ClusterCard:
     # Share of the cluster's posts in a repost group / using a stock photo / flagged (quality group); None: not computed.
     quality: dict[str, float] | None = None
     prices: PriceStrip | None = None  # the cluster's usable prices (reporting.prices), where known
+    explorer: str | None = None  # a link to the explorer filtered to this cluster (relative to the report)
 
 
 def write_cluster_report_html(
@@ -82,6 +83,7 @@ def write_cluster_report_html(
                 "terms": [str(t) for t in card.top_terms],
                 "quality": None if card.quality is None else {k: fmt_share(v) for k, v in card.quality.items()},
                 "prices": _price_context(card.prices),
+                "explorer": card.explorer,
                 "posts": [
                     {
                         "post_id": str(p.post_id),

@@ -1,12 +1,12 @@
-"""The static map: a 2-D scatter (e.g. UMAP) as a PNG, its Markdown for the Dagster UI, and the
-cluster colours every map and report shares."""
+"""The static map: a 2-D scatter (e.g. UMAP) as a PNG with cluster names and, for many points, a density
+layer; its Markdown for the Dagster UI; and the cluster colours every map and report shares."""
 
 from __future__ import annotations
 
 import base64
 import colorsys
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,9 @@ from c2c_assets.storage import Location, atomic_path, location, open_image
 __all__ = ["NOISE_COLOUR", "check_map_inputs", "cluster_colours", "png_markdown", "write_map_png"]
 
 NOISE_COLOUR = "#b0b0b0"
+# Above this many points one dot each is a blur: a density layer shows them all, and a sample is drawn.
+MAX_DRAWN_POINTS = 70_000
+DENSITY_BINS = 300
 
 # Categorical colours: matplotlib's tab10 without its grey (grey is noise), then tab20's light
 # shades, then golden-angle hues. The same function colours the PNG, the HTML map and the report,
@@ -72,14 +75,18 @@ def write_map_png(
     labels: np.ndarray | Sequence,
     title: str,
     *,
+    names: Mapping[int, str] | None = None,
+    max_points: int = MAX_DRAWN_POINTS,
     width_px: int = 1200,
     height_px: int = 900,
     dpi: int = 100,
 ) -> Path:
     """A 2-D scatter (e.g. UMAP) coloured by cluster, exactly ``width_px`` x ``height_px``.
 
-    Points are drawn in a shuffled order so no cluster systematically hides another; each
-    cluster id is written at its median position, and a legend lists the clusters (up to 40).
+    Points are drawn in a shuffled order so no cluster systematically hides another; each cluster's
+    name (``names``: e.g. its top terms; else "cluster N") is written at its median position, and a legend
+    lists the clusters (up to 40). Above ``max_points`` points a density layer (log counts on a grid) shows
+    where the posts are, and a seeded sample of ``max_points`` of them is drawn over it in colour.
     """
     # Figure + Agg canvas directly, not pyplot: no global state, safe inside a threaded Dagster run.
     from matplotlib import patheffects
@@ -104,26 +111,32 @@ def write_map_png(
     ax.set_yticks([])
     ax.set_aspect("equal", adjustable="datalim")
 
+    names = dict(names or {})
+    if n > max_points:
+        density, xe, ye = np.histogram2d(xy[:, 0], xy[:, 1], bins=DENSITY_BINS)
+        layer = np.ma.masked_equal(np.log1p(density.T), 0)  # empty cells stay white
+        ax.imshow(layer, origin="lower", extent=(xe[0], xe[-1], ye[0], ye[-1]), cmap="Greys",
+                  alpha=0.8, aspect="auto", interpolation="nearest", zorder=0)  # fmt: skip
     if n:
-        order = np.random.default_rng(0).permutation(n)
-        alpha = 0.85 if n <= 5_000 else 0.55
+        order = np.random.default_rng(0).permutation(n)[: max(1, max_points)]
+        alpha = 0.85 if len(order) <= 5_000 else 0.55
         palette = np.array([_hex_to_rgba(colours[label], alpha) for label in uniq])
         point_colours = palette[np.searchsorted(np.asarray(uniq), lab[order])]
-        size = float(np.clip(60_000 / n, 1.0, 30))  # marker area in pt^2: big when few, dots at 70K
+        size = float(np.clip(60_000 / len(order), 1.0, 30))  # marker area in pt^2: big when few, dots at 70K
         ax.scatter(xy[order, 0], xy[order, 1], c=point_colours, s=size, linewidths=0, rasterized=True)
         outline = [patheffects.withStroke(linewidth=3, foreground="white")]
         for label in uniq:
             if label == NOISE_LABEL:
                 continue
             mx, my = np.median(xy[lab == label], axis=0)
-            ax.text(mx, my, str(label), fontsize=11, fontweight="bold", ha="center", va="center",
-                    color="#222", path_effects=outline)  # fmt: skip
+            ax.text(mx, my, names.get(label, str(label)), fontsize=10 if label in names else 11, fontweight="bold",
+                    ha="center", va="center", color="#222", path_effects=outline, zorder=3)  # fmt: skip
 
     if show_legend:
         counts = {label: int((lab == label).sum()) for label in uniq}
         handles = [
             Line2D([], [], marker="o", linestyle="", markersize=8, markerfacecolor=colours[label],
-                   markeredgewidth=0, label=f"{cluster_name(label)} ({counts[label]:,})")
+                   markeredgewidth=0, label=f"{names.get(label, cluster_name(label))} ({counts[label]:,})")
             for label in uniq
         ]  # fmt: skip
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,

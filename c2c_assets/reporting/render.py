@@ -6,20 +6,15 @@ Scraped text (titles, descriptions, URLs, even encoder names) is hostile. Here:
 - :func:`safe_url` (also the ``safe_url`` filter) lets only ``http(s)`` absolute URLs and plain
   relative links become links: ``javascript:``, ``data:``, ``vbscript:``, protocol-relative
   ``//host`` and anything odd give ``None``, and the template shows the text without a link;
-- :func:`script_json` (the ``script_json`` filter) puts data in ``<script type="application/json">``
-  with ``<``, ``>``, ``&`` and U+2028/9 escaped, so no string can close the script element;
 - every page extends ``base.html.j2``, whose Content-Security-Policy meta tag forbids every fetch
-  (``default-src 'none'``; images only as ``data:``) and every script unless the page names the
-  SHA-256 of its own script (:func:`script_csp`), so even an escaping bug could not run code.
+  (``default-src 'none'``; images only as ``data:``) and every script; the explorer's entry page
+  (``c2c_assets.explorer.app``) names its own scripts by SHA-256 and allows no network request.
 
 Pages are written with :func:`c2c_assets.storage.write_atomic`: a reader never sees half a file.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import re
 from functools import cache
 from pathlib import Path
@@ -36,9 +31,6 @@ __all__ = [
     "environment",
     "render_page",
     "safe_url",
-    "script_csp",
-    "script_json",
-    "static_text",
     "write_page",
 ]
 
@@ -82,33 +74,10 @@ def safe_url(url: object) -> str | None:
     return quote(url, safe=":/?#[]@!$&'*+,;=%~-._")
 
 
-def script_json(value: object) -> Markup:
-    """JSON safe to put inside a ``<script>`` element: no ``</script>``, ``<!--`` or U+2028 breaks."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return Markup(
-        text.replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("&", "\\u0026")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
 
 
-@cache
-def static_text(name: str) -> Markup:
-    """A static file from ``templates/`` (a page's own script), trusted and inlined verbatim."""
-    text = (TEMPLATES / name).read_text(encoding="utf-8")
-    if "</script" in text.lower():
-        raise ValueError(f"{name} contains '</script': it would end its own element")
-    return Markup(text)
 
 
-def script_csp(*scripts: str) -> Markup:
-    """The page policy allowing exactly these inline scripts (by SHA-256) and nothing else."""
-    hashes = " ".join(
-        "'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode("ascii") + "'" for s in scripts
-    )
-    return Markup(f"{CSP_STATIC}; script-src {hashes}")
 
 
 @cache
@@ -123,7 +92,6 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.filters["safe_url"] = safe_url
-    env.filters["script_json"] = script_json
     env.globals["CSP_STATIC"] = Markup(CSP_STATIC)  # our constant: quotes stay readable
     return env
 

@@ -1,14 +1,17 @@
 """The analysis assets end to end: real Dagster runs over real embeddings of the example inbox."""
 
 import shutil
+import subprocess
+import sys
 
 import dagster as dg
 import pytest
 
-from c2c_assets.defs.analysis.assets import analyse_encoder, cluster_report, encoder_comparison, umap_map
+from c2c_assets.defs.analysis.assets import analyse_encoder, cluster_report, encoder_comparison, explorer
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.warehouse import query
 from c2c_assets_tests.browser import browser, open_page  # noqa: F401  (pytest fixtures)
+from c2c_assets_tests.explorer.browsing import assert_clean, loaded_thumbnails, open_explorer, open_served, points
 from c2c_assets_tests.fixtures import embed, ingest
 
 
@@ -28,14 +31,14 @@ def analyse(home, inbox, instance, encoder, assets, **config):
         partition_key=encoder,
         instance=instance,
         resources={"c2c": C2cResource(home=str(home.root), inbox=str(inbox))},
-        run_config={"ops": {name: {"config": {"k": 3, "width": 8, **config}} for name in ("analyse_encoder", "umap_map") if any(a.node_def.name == name for a in assets)}},
+        run_config={"ops": {name: {"config": {"k": 3, "width": 8, **config}} for name in ("analyse_encoder", "explorer") if any(a.node_def.name == name for a in assets)}},
     )
     assert result.success
     return {e.asset_key.to_user_string(): {k: v.value for k, v in e.materialization.metadata.items()} for e in result.get_asset_materialization_events()}
 
 
-def test_reduce_cluster_report_and_map(home, embedded, instance, open_page):
-    meta = analyse(home, embedded, instance, "clip-tiny", [analyse_encoder, cluster_report, umap_map])
+def test_reduce_cluster_report_and_map(home, embedded, instance, browser, open_page):
+    meta = analyse(home, embedded, instance, "clip-tiny", [analyse_encoder, cluster_report, explorer])
     assert meta["reduced"]["dagster/row_count"] == 10 and meta["reduced"]["width"] == 8
     assert meta["clusters"]["clusters"] == 3 and sum(meta["clusters"]["cluster_sizes"].values()) == 10
     assert query(home, "SELECT count(*), count(DISTINCT cluster) FROM clusters WHERE encoder = 'clip-tiny'") == [(10, 3)]
@@ -47,18 +50,63 @@ def test_reduce_cluster_report_and_map(home, embedded, instance, open_page):
     report = home.reports / "clip-tiny" / "clusters.html"
     assert report.exists() and meta["cluster_report"]["clusters"] == 3
     assert "data:image/jpeg;base64," in meta["cluster_report"]["preview"]
-    assert (home.reports / "clip-tiny" / "map.png").exists() and (home.reports / "clip-tiny" / "map.html").exists()
-    assert meta["umap_map"]["sample_size"] == 10 and "data:image/png;base64," in meta["umap_map"]["map"]
+    assert (home.reports / "clip-tiny" / "map.png").exists() and not (home.reports / "clip-tiny" / "map.html").exists()
+    assert meta["explorer"]["umap_sample_size"] == 10 and "data:image/png;base64," in meta["explorer"]["map"]
+    assert meta["explorer"]["dagster/row_count"] == 10
+    assert query(home, "SELECT count(*) FROM read_parquet(?)", [meta["explorer"]["data"]]) == [(10,)]
 
     # The files people open render in a real browser, with every cluster and point, and no errors.
     page, log = open_page(report)
     assert page.locator("section.cluster").count() == 3
     assert page.locator("section.cluster figure.post").count() == 10
     log.assert_clean()
-    page, log = open_page(home.reports / "clip-tiny" / "map.html")
-    page.wait_for_selector("body[data-ready='1']")
-    assert page.evaluate("window.c2cMap.view() !== null")
-    log.assert_clean()
+
+    # Each cluster links to the explorer beside the report, filtered to that cluster.
+    link = page.locator("section.cluster p.explore a").first
+    href = link.get_attribute("href")
+    assert href.startswith("explorer/index.html#?state=") and page.locator("section.cluster p.explore a").count() == 3
+    size = meta["clusters"]["cluster_sizes"][page.locator("section.cluster").first.get_attribute("data-cluster")]
+    # The explorer the asset wrote, opened at the link (a fresh load: the app reads its state at start).
+    filtered, flog = open_page((report.parent / "explorer" / "index.html").as_uri() + href[len("explorer/index.html"):])
+    filtered.get_by_text(f"{size} / 10 points").wait_for(timeout=60_000)
+    assert_clean(flog)
+
+    # The explorer: exported by the command, opened from disk (no server), all 10 posts in its DuckDB.
+    from typer.testing import CliRunner
+
+    from c2c_assets.cli import app
+
+    out = home.root.parent / "export"
+    result = CliRunner().invoke(app, ["explore", "-e", "clip-tiny", "--export", str(out), "--home", str(home.root)])
+    assert result.exit_code == 0, result.output
+    assert (out / "index.html").is_file() and str(out / "index.html") in result.output
+    page, log = open_explorer(open_page, out / "index.html", 10)
+    assert points(page) == (10, 10)
+    assert loaded_thumbnails(page) == 10  # the table of posts shows each one's thumbnail
+    assert page.locator("a.underline[href^='https://']").count() == 10  # each post's link (its "url" renderer)
+    # Cross-filter: a click on a source in its chart; the count and the thumbnails follow.
+    page.get_by_text("offerup", exact=True).last.click()
+    page.get_by_text("5 / 10 points").wait_for()
+    page.wait_for_function("() => document.querySelectorAll(\"img[src^='thumbs/']\").length === 5")
+    assert loaded_thumbnails(page) == 5
+    assert_clean(log)
+
+    # `c2c explore` serves the same on 127.0.0.1 and prints the URL.
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from c2c_assets.cli import app; app()", "explore", "-e", "clip-tiny", "--port", "0", "--home", str(home.root)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = server.stdout.readline()
+        url = line.split()[1]
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/index.html"), line
+        page, log, context = open_served(browser, url, 10)
+        assert loaded_thumbnails(page) == 10
+        assert_clean(log)
+        context.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def test_comparison_puts_encoders_side_by_side_on_shared_posts(home, embedded, instance):

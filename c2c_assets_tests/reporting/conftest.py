@@ -9,7 +9,6 @@ import pytest
 
 from c2c_assets.reporting.cluster_report import ClusterCard, write_cluster_report_html
 from c2c_assets.reporting.comparison import write_comparison_html
-from c2c_assets.reporting.map_page import write_map_html
 from c2c_assets_tests.browser import browser, open_page  # noqa: F401  (pytest fixtures for every module here)
 from c2c_assets_tests.reporting.samples import METRICS, ROWS, make_cards, make_posts
 
@@ -29,14 +28,6 @@ def report_html(tmp_path_factory: pytest.TempPathFactory, cards: list[ClusterCar
     return write_cluster_report_html(
         tmp_path_factory.mktemp("report") / "clusters.html", encoder="minilm+effnet", cards=cards,
         metrics=METRICS, method="k-means (k=3)",
-    )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def map_html(tmp_path_factory: pytest.TempPathFactory, posts: dict) -> Path:
-    return write_map_html(
-        tmp_path_factory.mktemp("map") / "map.html", coords2d=posts["coords"], labels=posts["labels"],
-        titles=posts["titles"], prices=posts["prices"], thumbnails=posts["thumbs"], title="UMAP <minilm>",
     )  # fmt: skip
 
 

@@ -28,7 +28,6 @@ from c2c_assets.reporting.cluster_report import (
 )
 from c2c_assets.reporting.comparison import comparison_markdown, write_comparison_html
 from c2c_assets.reporting.gallery import write_gallery
-from c2c_assets.reporting.map_page import write_map_html
 from c2c_assets.reporting.map_png import png_markdown, write_map_png
 from c2c_assets.reporting.render import TEMPLATES
 from c2c_assets.search.service import Hit
@@ -201,16 +200,6 @@ def gallery(tmp_path: Path) -> Path:
     return path
 
 
-def map_page(tmp_path: Path) -> Path:
-    n = len(HOSTILE)
-    thumb = draw_thumb(thumbs_folder(tmp_path) / "m.jpg", (40, 160, 40), 2)
-    return write_map_html(
-        tmp_path / "map.html", coords2d=np.random.default_rng(0).normal(size=(n, 2)), labels=np.arange(n) % 3 - 1,
-        titles=HOSTILE, prices=[float("nan"), None] + [1.0] * (n - 2), thumbnails=[thumb, None] * (n // 2) + [thumb] * (n % 2),
-        title=HOSTILE_TEXT[0] + HOSTILE_TEXT[1],
-    )  # fmt: skip
-
-
 def price_page(tmp_path: Path) -> Path:
     from c2c_assets.pricing.estimate import Comparable, Estimate
     from c2c_assets.reporting.prices import write_price_page
@@ -228,7 +217,6 @@ PAGES: dict[str, tuple[Callable[[Path], Path], int]] = {
     "width sweep": (width_sweep, 0),
     "search gallery": (gallery, 0),
     "price page": (price_page, 0),
-    "map page": (map_page, 2),
 }
 
 
@@ -238,16 +226,6 @@ def test_hostile_input_stays_inert_on_every_page(name: str, tmp_path: Path) -> N
     text = write(tmp_path).read_text(encoding="utf-8")
     assert page_problems(text, trusted) == []
     assert "alert(1)" in text  # the hostile text is on the page, as text
-
-
-def test_map_page_scripts_are_its_own(tmp_path: Path) -> None:
-    parser = PageParser()
-    parser.feed(map_page(tmp_path).read_text(encoding="utf-8"))
-    (data_attrs, data), (code_attrs, code) = parser.scripts
-    assert data_attrs == {"type": "application/json", "id": "c2c-map-data"} and code_attrs == {}
-    assert code == (TEMPLATES / "map.js").read_text(encoding="utf-8")
-    assert json.loads(data)["title"] == [" ".join(h.split()) for h in HOSTILE]  # intact, just escaped
-    assert "</" not in data and "<!--" not in data
 
 
 def test_hostile_gallery_thumbnail_paths_are_dropped(tmp_path: Path) -> None:

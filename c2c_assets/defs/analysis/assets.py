@@ -1,16 +1,19 @@
 """Per-encoder analysis (reduce, cluster, report, map) and the encoder comparison."""
 
-from dataclasses import replace
+import dataclasses
 
 import dagster as dg
 
 from c2c_assets import catalog
-from c2c_assets.analysis.pipeline import analyse, build_map, compare, load_truth, report_cards, summarise_metrics
+from c2c_assets.analysis.pipeline import analyse, compare, load_truth, report_cards, summarise_metrics
 from c2c_assets.analysis.settings import AnalysisSettings
 from c2c_assets.analysis.views import VIEWS
 from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.explorer.app import cluster_link
+from c2c_assets.explorer.data import cluster_label
+from c2c_assets.explorer.pipeline import build_explorer
 from c2c_assets.lake import partition_file
 from c2c_assets.pricing.report import cluster_prices, with_pricing_columns
 from c2c_assets.reporting.cluster_report import cluster_report_markdown, write_cluster_report_html
@@ -91,16 +94,21 @@ def analyse_encoder(context: dg.AssetExecutionContext, config: AnalysisConfig, c
     automation_condition=dg.AutomationCondition.eager(),
     description="Per cluster: size, the 10 posts nearest the centroid (title, price, thumbnail, link), top terms "
     "(class-based TF-IDF of titles and descriptions), the share of multi-photo posts, the price distribution (median, "
-    "10th-90th percentile, a strip plot) with the share of prices flagged by price_comparables and, where the quality "
-    "group has run, the shares of reposts, stock photos and flagged posts. HTML under "
-    "reports/<encoder>/clusters.html; the same in the UI.",
+    "10th-90th percentile, a strip plot) with the share of prices flagged by price_comparables, where the quality "
+    "group has run the shares of reposts, stock photos and flagged posts, and a link to the explorer filtered to the "
+    "cluster. HTML under reports/<encoder>/clusters.html; the same in the UI.",
 )
 def cluster_report(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.MaterializeResult:
 
     home = c2c.paths()
     encoder = context.partition_key
     strips = cluster_prices(home, encoder)  # each cluster's usable prices and the share price_comparables flagged
-    cards = [replace(card, prices=strips.get(card.cluster_id)) for card in report_cards(home, encoder)]
+    cards = [
+        # The explorer sits beside the report (reports/<encoder>/explorer/); the link selects the cluster there.
+        dataclasses.replace(card, prices=strips.get(card.cluster_id),
+                            explorer=cluster_link("explorer/index.html", cluster_label(card.cluster_id, card.top_terms)))
+        for card in report_cards(home, encoder)
+    ]
     rows = read_table(partition_file(home.lake, "cluster_metrics", {"encoder": encoder})).to_pylist()
     final = next(r for r in rows if r["kind"] == "final")
     metrics = summarise_metrics(final)
@@ -119,21 +127,28 @@ def cluster_report(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Ma
 @dg.asset(
     partitions_def=encoders,
     deps=["clusters"],
-    group_name="analysis", kinds={"umap", "html"}, owners=[OWNER],
+    group_name="analysis", kinds={"umap", "parquet", "html"}, owners=[OWNER],
     automation_condition=dg.AutomationCondition.eager(),
-    description="2-D UMAP of a seeded sample of posts (70,000 by default, as in the OpenFlamingo paper): a PNG in "
-    "the UI and an interactive HTML map (pan, zoom, hover shows title, price and thumbnail; colour by cluster).",
+    description="Every current post on a 2-D map (UMAP fitted on a seeded sample of 70,000, the others placed from "
+    "their nearest sample posts) with its cluster, the cluster's top terms as label, category, price, source, date, "
+    "thumbnail and nearest neighbours: Parquet in lake/explorer/encoder=<e>/; the embedding-atlas explorer (colour, "
+    "search, cross-filters, selection and its export) under reports/<encoder>/explorer/index.html; the PNG map with "
+    "cluster names (and a density layer for many posts) in the UI.",
 )
-def umap_map(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource) -> dg.MaterializeResult:
+def explorer(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2cResource) -> dg.MaterializeResult:
 
-    png, page, n = build_map(c2c.paths(), context.partition_key, config.settings())
+    home = c2c.paths()
+    result = build_explorer(home, context.partition_key, config.settings(), c2c.inbox_path())
     return dg.MaterializeResult(
         metadata={
-            "map": dg.MetadataValue.md(png_markdown(png)),
-            "png": dg.MetadataValue.path(str(png)),
-            "interactive_map": dg.MetadataValue.path(str(page)),
-            "interactive_map_url": dg.MetadataValue.url(page.as_uri()),
-            "sample_size": n,
+            "dagster/row_count": result.posts,
+            "data": dg.MetadataValue.path(str(result.data)),
+            "explorer": dg.MetadataValue.path(str(result.page)),
+            "explorer_url": dg.MetadataValue.url(result.page.as_uri()),
+            "map": dg.MetadataValue.md(png_markdown(result.png)),
+            "png": dg.MetadataValue.path(str(result.png)),
+            "umap_sample_size": result.sample_size,
+            "data_bytes": result.data_bytes,
         }
     )
 
@@ -168,6 +183,6 @@ def encoder_comparison(context: dg.AssetExecutionContext, config: AnalysisConfig
 
 analysis_job = dg.define_asset_job(
     "analysis_job",
-    selection=dg.AssetSelection.assets("reduced", "clusters", cluster_report, umap_map),
-    description="Reduce, cluster, report and map one encoder.",
+    selection=dg.AssetSelection.assets("reduced", "clusters", cluster_report, explorer),
+    description="Reduce, cluster, report and map (the explorer) one encoder.",
 )
