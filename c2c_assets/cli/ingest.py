@@ -83,12 +83,13 @@ def run_ingest(
 
     Returns the per-date summaries and, for failed dates, the failure. A failed date does not stop the others.
     """
+    from c2c_assets.defs.attributes.assets import post_attributes
     from c2c_assets.defs.ingest import checks
     from c2c_assets.defs.ingest.assets import ingest_dumps
     from c2c_assets.runner import dagster_instance, materialize
 
     instance = dagster_instance(home)
-    assets = [ingest_dumps, checks.lines_accounted_for, checks.post_id_unique, checks.one_row_per_image_reference]
+    assets = [ingest_dumps, checks.lines_accounted_for, checks.post_id_unique, checks.one_row_per_image_reference, post_attributes]
     summaries, failures = [], {}
     for day in dates:
         key = day.isoformat()

@@ -28,18 +28,31 @@ from c2c_assets.cli import (
     parse_date,
 )
 from c2c_assets.home import C2cHome
-from c2c_assets.search.settings import IndexSettings
+from c2c_assets.search.settings import LEXICAL_WEIGHT, MODES, IndexSettings
 
 
 def run_index(home: C2cHome, encoder: str, settings: IndexSettings | None = None):  # -> RunOutcome
-    """Materialize faiss_index for one encoder."""
+    """Materialize faiss_index for one encoder (and then lexical_index, which every encoder's hybrid search shares)."""
     from c2c_assets.defs.search.assets import faiss_index
     from c2c_assets.runner import dagster_instance, materialize, register_encoder
 
     instance = dagster_instance(home)
     register_encoder(instance, encoder)
-    return materialize(home, [faiss_index], partition_key=encoder, config={"faiss_index": settings or IndexSettings()},
-                       instance=instance, tags=TAGS)
+    outcome = materialize(home, [faiss_index], partition_key=encoder, config={"faiss_index": settings or IndexSettings()},
+                          instance=instance, tags=TAGS)
+    if outcome.success:
+        lexical = run_lexical_index(home, instance)
+        if not lexical.success:
+            return lexical
+    return outcome
+
+
+def run_lexical_index(home: C2cHome, instance=None):  # -> RunOutcome
+    """Materialize lexical_index (BM25 over every current post's text)."""
+    from c2c_assets.defs.search.assets import lexical_index
+    from c2c_assets.runner import dagster_instance, materialize
+
+    return materialize(home, [lexical_index], instance=instance or dagster_instance(home), tags=TAGS)
 
 
 @app.command()
@@ -48,7 +61,7 @@ def index(
     memory_budget_gb: Annotated[float, typer.Option(help=describe(IndexSettings, "memory_budget_gb"))] = default(IndexSettings, "memory_budget_gb"),
     home: HomeOption = None,
 ) -> None:
-    """Build (replace) the FAISS indexes of an encoder through the faiss_index asset."""
+    """Build (replace) the FAISS indexes of an encoder through the faiss_index asset, and the lexical index (lexical_index)."""
     settings = build(IndexSettings, memory_budget_gb=memory_budget_gb)
     paths = home_paths(home)
     need_embeddings(paths, encoder)
@@ -71,6 +84,10 @@ def search(
     min_price: Annotated[float | None, typer.Option(help="Minimum price, USD.")] = None,
     max_price: Annotated[float | None, typer.Option(help="Maximum price, USD.")] = None,
     since: Annotated[str | None, typer.Option(help="Only posts scraped on or after YYYY-MM-DD.")] = None,
+    fits: Annotated[str | None, typer.Option(help="Only posts whose text says they fit this year/make/model, e.g. \"2016 Civic\".")] = None,
+    size: Annotated[str | None, typer.Option(help="Only posts with this tire size, wheel spec, bolt pattern or wheel diameter (265/70R17, 20x10, 5x114.3, 20).")] = None,
+    mode: Annotated[str | None, typer.Option(help=f"{' | '.join(MODES)}: hybrid (default for text: lexical + vector, fused), semantic or lexical; photo/sound/--like are semantic.")] = None,
+    lexical_weight: Annotated[float, typer.Option(help="Hybrid: weight of the lexical ranking in the fusion (0..1).", min=0.0, max=1.0)] = LEXICAL_WEIGHT,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
     html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML gallery with thumbnails here.")] = None,
     home: HomeOption = None,
@@ -79,18 +96,27 @@ def search(
     paths = home_paths(home, create=False)
     known_encoder(paths, encoder)
     from c2c_assets.embeddings.store import SIDES
+    from c2c_assets.search.filters import FilterError
     from c2c_assets.search.index import current_build
 
-    if not any(current_build(paths, encoder, side) for side in SIDES):
+    if mode is not None and mode not in MODES:
+        fail(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode != "lexical" and not any(current_build(paths, encoder, side) for side in SIDES):
         fail(f"encoder {encoder!r} has no search index yet: run `c2c index -e {encoder}` first")
-    from c2c_assets.search.service import Filters, SearchError
-    from c2c_assets.search.service import search as run_search
+    from c2c_assets.search.service import Filters, Searcher, SearchError
 
-    filters = Filters(source, min_price, max_price, parse_date(since, "--since"))
     try:
-        hits = run_search(paths, encoder, k, filters, text=query, image=image, audio=audio, like=like)
+        filters = Filters(source, min_price, max_price, parse_date(since, "--since"), size=size, fits=fits)
+    except FilterError as error:
+        fail(str(error))
+    try:
+        result = Searcher(paths).query(encoder, k, filters, mode, lexical_weight,
+                                       text=query, image=image, audio=audio, like=like)
     except SearchError as error:
         fail(str(error))
+    hits = result.hits
+    if result.note:
+        err.print(f"note: {result.note}", soft_wrap=True)
     if html is not None:
         from c2c_assets.reporting.gallery import write_gallery
 
@@ -98,12 +124,31 @@ def search(
     if as_json:
         print(json.dumps([hit.as_dict() for hit in hits], indent=2))
         return
-    table = Table("score", "post_id", "title", "price", "source", title=f"{len(hits)} results ({encoder})")
+    table = Table("score", "post_id", "title", "price", "source", "lex", "vec", "attributes",
+                  title=f"{len(hits)} results ({encoder}, {result.mode})")
     for hit in hits:
         price = "" if hit.price_usd is None else f"${hit.price_usd:,.0f}"
         title = escape(hit.title) + (" [dim](text predicted from photos)[/]" if hit.text_predicted else "")
-        table.add_row(f"{hit.score:.3f}", hit.post_id, title, price, hit.source)
+        rank = lambda value: "" if value is None else str(value)  # noqa: E731
+        table.add_row(f"{hit.score:.3f}", hit.post_id, title, price, hit.source, rank(hit.lexical_rank), rank(hit.vector_rank),
+                      escape(describe_attributes(hit.attributes)))
     console.print(table)
+
+
+def describe_attributes(attributes: dict | None) -> str:
+    """A hit's attributes on one line: sizes and patterns, part numbers, fitment."""
+    if not attributes:
+        return ""
+    parts = [value for name in ("tire_sizes", "wheel_specs", "bolt_patterns") for value in attributes.get(name) or ()]
+    if "wheel_diameter" in attributes and not attributes.get("wheel_specs"):
+        parts.append(f'{attributes["wheel_diameter"]}"')
+    parts += [f"#{number}" for number in (attributes.get("part_numbers") or ())]
+    years = attributes.get("year_min"), attributes.get("year_max")
+    fits = ", ".join(attributes.get("models") or attributes.get("makes") or ())
+    if fits:
+        span = "" if years[0] is None else f"{years[0]}-{years[1]} " if years[0] != years[1] else f"{years[0]} "
+        parts.append(f"fits {span}{fits}")
+    return " · ".join(parts)
 
 
 @app.command()

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 
 from c2c_assets.search.cache import Candidate
 from c2c_assets.search.lexical import LexicalHit
+from c2c_assets.search.settings import LEXICAL_WEIGHT, MODES
 
-MODES = ("hybrid", "semantic", "lexical")
-LEXICAL_WEIGHT = 0.5
+__all__ = ["LEXICAL_WEIGHT", "MODES", "RRF_K", "fuse", "lexical_only"]
 RRF_K = 60
 
 

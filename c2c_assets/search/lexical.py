@@ -9,7 +9,7 @@ Terms come from ``search.analyzer`` (sizes and part numbers whole, accents folde
 tantivy pre-analyzed through its whitespace tokenizer. Each document stores the post's ``post_id`` and
 ``content_hash``: a hit whose post changed since the build is dropped at the join, as with FAISS.
 
-Layout: ``<home>/lexical/<build-id>/{tantivy files, meta.json}`` and ``CURRENT`` naming the live build;
+Layout: ``<home>/lexical/<build-id>/{tantivy's files (its own meta.json among them), build.json}`` and ``CURRENT`` naming the live build;
 a new build is written beside it and ``CURRENT`` switched with an atomic replace (``search.index``'s
 rule: the previous build stays for searches that opened it a moment ago).
 """
@@ -119,7 +119,7 @@ def build_lexical_index(home: C2cHome, log: Callable[[str], None] = lambda _: No
     seconds = time.perf_counter() - started
     size = sum(p.stat().st_size for p in target.iterdir() if p.is_file())
     info = LexicalBuildInfo(n, terms, seconds, size, time.time())
-    write_atomic(target / "meta.json", json.dumps(asdict(info), indent=2))
+    write_atomic(target / "build.json", json.dumps(asdict(info), indent=2))
     write_atomic(folder / "CURRENT", build_id)
     idx.prune_builds(folder, build_id)
     log(f"lexical index: {n:,} posts, {terms:,} terms in {seconds:.1f} s")
@@ -132,7 +132,7 @@ class LexicalIndex:
     def __init__(self, build_dir: Path) -> None:
         tantivy = _tantivy()
         self.build_dir = build_dir
-        self.meta = json.loads((build_dir / "meta.json").read_text())
+        self.meta = json.loads((build_dir / "build.json").read_text())
         self.index = tantivy.Index.open(str(build_dir))
         _register(self.index)
         self.schema = self.index.schema
@@ -173,14 +173,19 @@ def _key(address) -> tuple[int, int]:
     return address.segment_ord, address.doc
 
 
+class LexicalIndexError(RuntimeError):
+    """The live build cannot be opened."""
+
+
 def load_lexical(home: C2cHome) -> LexicalIndex | None:
     """The live build, or None where none was built."""
+    problem: Exception | None = None
     for _ in range(5):
         build_dir = current_lexical_build(home)
         if build_dir is None:
             return None
         try:
             return LexicalIndex(build_dir)
-        except (FileNotFoundError, ValueError, OSError):
-            continue  # replaced twice while we opened it: read CURRENT again
-    return None
+        except (FileNotFoundError, ValueError, OSError) as error:
+            problem = error  # replaced twice while we opened it: read CURRENT again
+    raise LexicalIndexError(f"cannot open the lexical index {current_lexical_build(home)}: {problem}; rebuild it (c2c index)")

@@ -33,7 +33,7 @@ from c2c_assets.search.analyzer import analyze_query
 from c2c_assets.search.cache import Candidate, CurrentPosts, warehouse_hits
 from c2c_assets.search.filters import Filters
 from c2c_assets.search.hybrid import LEXICAL_WEIGHT, MODES, fuse, lexical_only
-from c2c_assets.search.lexical import LexicalIndex, current_lexical_build, load_lexical
+from c2c_assets.search.lexical import LexicalIndex, LexicalIndexError, current_lexical_build, load_lexical
 
 
 class SearchError(ValueError):
@@ -281,7 +281,10 @@ class Searcher:
         cached = self._lexical
         if cached is not None and build_dir == cached.build_dir:
             return cached
-        loaded = load_lexical(self.home)
+        try:
+            loaded = load_lexical(self.home)
+        except LexicalIndexError as error:
+            raise SearchError(str(error)) from None
         self._lexical = loaded
         return loaded
 
@@ -365,6 +368,8 @@ class Searcher:
             vectors_done = loaded is None or wanted >= loaded.index.ntotal
             lexical_done = lexical is None or len(lexical_hits) < wanted
             if len(rows) >= k or (vectors_done and lexical_done):
+                if mode == "lexical" and not lexical_hits:
+                    note = "no post holds any of these words"
                 return SearchResult([Hit(*row[:10], attributes=row[10], mode=mode) for row in rows], mode, note)
             wanted *= 4
 

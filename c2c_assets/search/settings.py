@@ -10,3 +10,8 @@ class IndexSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     memory_budget_gb: float = Field(8.0, gt=0, description="Above it, IVF-PQ with re-ranking replaces HNSW.")
+
+
+# Hybrid search (``search.hybrid``): the modes, and the fusion's default weight of the lexical ranking.
+MODES = ("hybrid", "semantic", "lexical")
+LEXICAL_WEIGHT = 0.5

@@ -69,7 +69,7 @@ def lexical_index(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Mat
     from c2c_assets.search.lexical import build_lexical_index
 
     build = build_lexical_index(c2c.paths(), log=context.log.info)
-    info = json.loads((build / "meta.json").read_text())
+    info = json.loads((build / "build.json").read_text())
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": info["n"],
