@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 # Inch bolt circles people write, and their mm names (5x4.5 is 5x114.3). "4x4" is a drivetrain, never a pattern.
 INCH_CIRCLES = {"4.25": "108", "4.5": "114.3", "4.75": "120.7", "5": "127", "5.5": "139.7", "6.5": "165.1", "8": "203.2"}
+_MM_TO_INCHES = {mm: inch for inch, mm in INCH_CIRCLES.items()}
 PHONE = re.compile(r"^\d{3}-\d{3}-\d{4}$")
 YEAR_RANGE = re.compile(r"^(?:\d{2}|\d{4})-(?:\d{2}|\d{4})$")
 # Mixed letters and digits that are units, counts or model names, not part numbers: 12in, 1000w, 20s, f150, v8, 4wd.
@@ -55,6 +56,8 @@ SPEC_KINDS = frozenset({"tire", "wheel", "bolt", "part"})
 
 def fold(text: str) -> str:
     """Accents stripped (``transmisión`` -> ``transmision``), case folded, compatibility forms unified."""
+    if text.isascii():  # most listings: nothing to decompose (and casefold is lower for ASCII)
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
@@ -76,35 +79,35 @@ def _is_part(text: str) -> bool:
 def scan(folded: str) -> Iterator[Token]:
     """The tokens of folded text, in order: specs whole and normalized, other words as they are."""
     for match in _TOKEN.finditer(folded):
-        kind = match.lastgroup
-        groups = match.groupdict()
-        if groups["tire"]:
-            yield Token("tire", f"{groups['tw']}/{groups['ta']}r{_number(groups['td'])}")
-        elif groups["flot"]:
-            yield Token("tire", f"{groups['fd']}x{_number(groups['fw'])}r{groups['fr']}")
-        elif groups["wheel"]:
-            yield Token("wheel", f"{groups['wd']}x{_number(groups['ww'])}")
-        elif groups["bolt"]:
-            lugs, circle = groups["bn"], _number(groups["bc"])
+        kind = match.lastgroup  # the outer group: it closes after the groups inside it
+        if kind == "word":
+            text = match.group(0)
+            # Most words are letters only, or digits only: neither can be a part number.
+            yield Token("word", text) if text.isalpha() or text.isdigit() or not _is_part(text) else Token("part", text)
+        elif kind == "tire":
+            yield Token("tire", f"{match.group('tw')}/{match.group('ta')}r{_number(match.group('td'))}")
+        elif kind == "flot":
+            yield Token("tire", f"{match.group('fd')}x{_number(match.group('fw'))}r{match.group('fr')}")
+        elif kind == "wheel":
+            yield Token("wheel", f"{match.group('wd')}x{_number(match.group('ww'))}")
+        elif kind == "bolt":
+            lugs, circle = match.group("bn"), _number(match.group("bc"))
             if float(circle) < 10:  # inches: only the circles people use
                 if circle not in INCH_CIRCLES or (lugs == "4" and circle == "4"):
                     yield from _words(match.group(0))
                     continue
                 yield Token("bolt", f"{lugs}x{INCH_CIRCLES[circle]}", (f"{lugs}x{circle}",))
             elif 98 <= float(circle) <= 210:
-                inches = {mm: inch for inch, mm in INCH_CIRCLES.items()}.get(circle)
+                inches = _MM_TO_INCHES.get(circle)
                 yield Token("bolt", f"{lugs}x{circle}", (f"{lugs}x{inches}",) if inches else ())
             else:
                 yield from _words(match.group(0))
-        elif groups["part"]:
+        elif kind == "part":
             text = match.group(0)
             if _is_part(text):
                 yield Token("part", text, (text.replace("-", ""),))
             else:
                 yield from _words(text)
-        elif kind == "word":
-            text = match.group(0)
-            yield Token("part", text) if _is_part(text) else Token("word", text)
         else:
             yield Token(kind, match.group(0))
 

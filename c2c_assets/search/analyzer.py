@@ -33,6 +33,8 @@ class Vocabulary:
     stopwords: frozenset[str]
     phrases: dict[tuple[str, ...], str]  # stemmed words in a row -> group name
     longest: int
+    words: dict[str, str]  # the one-word phrases: stem -> group
+    starts: frozenset[str]  # the first stems of the longer phrases
 
 
 @lru_cache(maxsize=200_000)
@@ -59,7 +61,9 @@ def vocabulary() -> Vocabulary:
             if phrases.get(key, group) != group:
                 raise ValueError(f"synonyms.toml: {entry!r} is in both {phrases[key]!r} and {group!r}")
             phrases[key] = group
-    return Vocabulary(stopwords, phrases, max(len(k) for k in phrases))
+    words = {key[0]: group for key, group in phrases.items() if len(key) == 1}
+    starts = frozenset(key[0] for key in phrases if len(key) > 1)
+    return Vocabulary(stopwords, phrases, max(len(k) for k in phrases), words, starts)
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,10 @@ def _analyze(text: str) -> tuple[list[str], list[str]]:
         for i, (folded, word_stem) in enumerate(words):
             if folded not in vocab.stopwords:
                 terms.append(word_stem)
+            if word_stem not in vocab.starts:  # the common case: one lookup
+                if word_stem in vocab.words:
+                    terms.append(GROUP_PREFIX + vocab.words[word_stem])
+                continue
             for length in range(min(vocab.longest, len(stems) - i), 0, -1):
                 group = vocab.phrases.get(tuple(stems[i : i + length]))
                 if group is not None:
