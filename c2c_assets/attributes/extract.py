@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -34,6 +35,7 @@ COLUMNS = pa.schema(
         ("models", pa.list_(pa.string())),  # "honda civic"
     ]
 )
+ATTRIBUTES = tuple(COLUMNS.names)
 FIRST_YEAR = 1950
 WHEEL_WORDS = frozenset({"rim", "rims", "rin", "rines", "wheel", "wheels", "aro", "aros", "rueda", "ruedas", "mags"})
 _INCHES = re.compile(r"(?<![\w.])(1[3-9]|2\d|30)\s?(?:\"|''|”|in\b|inch|inches|pulgadas|pulg\b)")
@@ -199,3 +201,25 @@ def parse_fits(text: str) -> tuple[int | None, list[str], list[str]]:
     if not years:  # a bare year ("--fits 2016") or a year after the model ("civic 2016")
         years = [y for w in words if (y := _year(w.text, latest)) is not None and len(w.text) == 4]
     return (years[0] if years else None), makes, models
+
+
+def attributes_of(values: Sequence[Any]) -> dict[str, Any] | None:
+    """The attribute columns (``ATTRIBUTES``, in order) that hold something, or None where none does."""
+    found = {name: value for name, value in zip(ATTRIBUTES, values, strict=True) if value not in (None, [])}
+    return found or None
+
+
+def describe(attributes: dict[str, Any] | None) -> str:
+    """A hit's attributes on one line: sizes and patterns, part numbers, fitment."""
+    if not attributes:
+        return ""
+    parts = [value for name in ("tire_sizes", "wheel_specs", "bolt_patterns") for value in attributes.get(name) or ()]
+    if "wheel_diameter" in attributes and not attributes.get("wheel_specs"):
+        parts.append(f'{attributes["wheel_diameter"]}"')
+    parts += [f"#{number}" for number in (attributes.get("part_numbers") or ())]
+    years = attributes.get("year_min"), attributes.get("year_max")
+    fits = ", ".join(attributes.get("models") or attributes.get("makes") or ())
+    if fits:
+        span = "" if years[0] is None else f"{years[0]}-{years[1]} " if years[0] != years[1] else f"{years[0]} "
+        parts.append(f"fits {span}{fits}")
+    return " · ".join(parts)

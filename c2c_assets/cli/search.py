@@ -103,6 +103,7 @@ def search(
         fail(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
     if mode != "lexical" and not any(current_build(paths, encoder, side) for side in SIDES):
         fail(f"encoder {encoder!r} has no search index yet: run `c2c index -e {encoder}` first")
+    from c2c_assets.attributes.extract import describe as describe_attributes
     from c2c_assets.search.service import Filters, Searcher, SearchError
 
     try:
@@ -133,22 +134,6 @@ def search(
         table.add_row(f"{hit.score:.3f}", hit.post_id, title, price, hit.source, rank(hit.lexical_rank), rank(hit.vector_rank),
                       escape(describe_attributes(hit.attributes)))
     console.print(table)
-
-
-def describe_attributes(attributes: dict | None) -> str:
-    """A hit's attributes on one line: sizes and patterns, part numbers, fitment."""
-    if not attributes:
-        return ""
-    parts = [value for name in ("tire_sizes", "wheel_specs", "bolt_patterns") for value in attributes.get(name) or ()]
-    if "wheel_diameter" in attributes and not attributes.get("wheel_specs"):
-        parts.append(f'{attributes["wheel_diameter"]}"')
-    parts += [f"#{number}" for number in (attributes.get("part_numbers") or ())]
-    years = attributes.get("year_min"), attributes.get("year_max")
-    fits = ", ".join(attributes.get("models") or attributes.get("makes") or ())
-    if fits:
-        span = "" if years[0] is None else f"{years[0]}-{years[1]} " if years[0] != years[1] else f"{years[0]} "
-        parts.append(f"fits {span}{fits}")
-    return " · ".join(parts)
 
 
 @app.command()

@@ -19,12 +19,11 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pyarrow as pa
 
-from c2c_assets.attributes.extract import COLUMNS as COLUMNS_OF_ATTRIBUTES
+from c2c_assets.attributes.extract import ATTRIBUTES, attributes_of
 
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import PART_NAME
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
 REMOTE_CHECK_S = 5.0
 WATCHED = ("posts", "post_images", "post_attributes")  # the lake assets the posts, post_thumbnails and post_attributes views read
 COLUMNS = "post_id, content_hash, title, price_usd, source, url, scrape_date"
-ATTRIBUTES = tuple(COLUMNS_OF_ATTRIBUTES.names)
 CANDIDATES = pa.schema([("post_id", pa.string()), ("content_hash", pa.string()), ("score", pa.float64()), ("text_predicted", pa.bool_()),
                         ("lexical_rank", pa.int32()), ("vector_rank", pa.int32()), ("ord", pa.int32())])
 _ATTRIBUTE_SQL = ", ".join(f"a.{name}" for name in ATTRIBUTES)
@@ -67,12 +65,6 @@ class Candidate(NamedTuple):
 def candidates_table(candidates: list[Candidate]) -> pa.Table:
     rows = [{**c._asdict(), "ord": i} for i, c in enumerate(candidates)]
     return pa.Table.from_pylist(rows, schema=CANDIDATES)
-
-
-def attributes_of(values: Sequence[Any]) -> dict[str, Any] | None:
-    """The attribute columns of a hit that hold something, or None where none does."""
-    found = {name: value for name, value in zip(ATTRIBUTES, values, strict=True) if value not in (None, [])}
-    return found or None
 
 
 def warehouse_hits(home: C2cHome, candidates: list[Candidate], where: str, params: list[Any], k: int) -> list[tuple]:

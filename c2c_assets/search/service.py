@@ -6,6 +6,14 @@ towers are separate, so text searches the text side and photos the image side; `
 post vectors. Filters are applied through DuckDB with bound parameters, and a hit whose post changed
 or vanished since the index was built is never returned.
 
+A text query is **hybrid** by default: the lexical index (``search.lexical``, BM25 over every current post's
+title and description) and the vector index each propose candidates, and ``hybrid.fuse`` ranks them by
+reciprocal rank fusion, posts holding the query's exact sizes or part numbers first. ``mode="semantic"``
+or ``"lexical"`` uses one of them; photo, sound and --like queries are semantic. Each hit carries its
+``lexical_rank`` and ``vector_rank`` (None where that side did not propose it) and the ``mode`` used;
+``Searcher.query`` returns them with the mode (``SearchResult``), ``Searcher.search`` a list of hits
+(``Searcher.last_mode`` says the mode, per thread).
+
 ``Searcher`` keeps encoders and opened indexes across queries (``c2c serve``): each query reads the
 side's ``CURRENT`` pointer (a few bytes) and reopens the index when it names another build, so a newly
 published build answers the next query without a restart. ``search()`` is one query with a throwaway

@@ -169,6 +169,8 @@ def test_server_says_the_mode_and_filters(hybrid):
         lexical = client.post("/search", json={"text": "wheels", "mode": "lexical", "fits": "2016 civic"}).json()
         assert [h["post_id"] for h in lexical] == ["craigslist:7712345707"] and lexical[0]["vector_rank"] is None
         assert client.get("/search", params={"q": "the of", "mode": "lexical"}).json() == []
+        unknown = client.get("/search", params={"q": "коробка", "mode": "lexical"})  # no candidate at all
+        assert unknown.status_code == 200 and unknown.json() == []
         assert client.get("/search", params={"q": "rims", "size": "huge"}).status_code == 400
         assert client.get("/search", params={"q": "rims", "mode": "fuzzy"}).status_code == 400
 
