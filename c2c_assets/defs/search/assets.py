@@ -68,7 +68,11 @@ def lexical_index(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Mat
 
     from c2c_assets.search.lexical import build_lexical_index
 
-    build = build_lexical_index(c2c.paths(), log=context.log.info)
+    from c2c_assets import catalog
+
+    home = c2c.paths()
+    build = build_lexical_index(home, log=context.log.info)
+    catalog.refresh(home, [])  # a warehouse made before post_attributes existed gains its (empty) view: searches join it
     info = json.loads((build / "build.json").read_text())
     return dg.MaterializeResult(
         metadata={
