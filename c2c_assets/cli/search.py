@@ -116,7 +116,7 @@ def search(
     except SearchError as error:
         fail(str(error))
     hits = result.hits
-    if result.note:
+    if result.note and not as_json:  # JSON: each hit says its mode
         err.print(f"note: {result.note}", soft_wrap=True)
     if html is not None:
         from c2c_assets.reporting.gallery import write_gallery

@@ -92,11 +92,11 @@ def create_app(home: C2cHome, encoders: Sequence[str], *, searcher: Searcher | N
 
     def run(encoder: str | None, k: int, filters: Filters, mode: str | None = None, lexical_weight: float = LEXICAL_WEIGHT,
             **query: Any) -> JSONResponse:
-        result = searcher.query(chosen(encoder), k, filters, mode, lexical_weight, **query)
-        headers = {"X-C2C-Search-Mode": result.mode}
-        if result.note:
-            headers["X-C2C-Search-Note"] = result.note.encode("ascii", "replace").decode()
-        return JSONResponse([hit.as_dict() for hit in result.hits], headers=headers)
+        hits = searcher.search(chosen(encoder), k, filters, mode, lexical_weight=lexical_weight, **query)
+        headers = {"X-C2C-Search-Mode": searcher.last_mode}  # this thread's query: the Searcher keeps it per thread
+        if searcher.last_note:
+            headers["X-C2C-Search-Note"] = searcher.last_note.encode("ascii", "replace").decode()
+        return JSONResponse([hit.as_dict() for hit in hits], headers=headers)
 
     @app.exception_handler(FilterError)
     async def filter_error(_: Request, error: FilterError) -> JSONResponse:
