@@ -350,7 +350,8 @@ class Searcher:
             loaded = self.index(encoder, side)
         where, params = filters.sql()
         exclude = query.get("like")
-        wanted = max(k * 4 + 1, 50) if mode == "hybrid" else k * 4 + 1
+        # Each side proposes 4k+1 (the fusion's weight past rank 4k is small), more only when filters or stale posts leave fewer than k.
+        wanted = k * 4 + 1
         while True:
             vectors: list[Candidate] = []
             if loaded is not None:
