@@ -17,7 +17,6 @@ rule: the previous build stays for searches that opened it a moment ago).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -127,7 +126,8 @@ def build_lexical_index(home: C2cHome, log: Callable[[str], None] = lambda _: No
 
 
 class LexicalIndex:
-    """One published build, opened for queries (tantivy maps its files; nothing is read whole)."""
+    """One published build, opened for queries (tantivy maps its files; nothing is read whole). A tantivy
+    searcher is safe to share between threads: ``c2c serve`` uses one for every request."""
 
     def __init__(self, build_dir: Path) -> None:
         tantivy = _tantivy()
@@ -137,7 +137,6 @@ class LexicalIndex:
         _register(self.index)
         self.schema = self.index.schema
         self.searcher = self.index.searcher()
-        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return int(self.searcher.num_docs)
