@@ -99,10 +99,12 @@ def materialize_dates(
 
 
 def ingest_assets() -> list[Any]:
+    """The ingest assets, their checks, and the attributes read from the posts' text (``post_attributes``)."""
+    from c2c_assets.defs.attributes.assets import post_attributes
     from c2c_assets.defs.ingest import checks
     from c2c_assets.defs.ingest.assets import ingest_dumps
 
-    return [ingest_dumps, checks.lines_accounted_for, checks.post_id_unique, checks.one_row_per_image_reference]
+    return [ingest_dumps, checks.lines_accounted_for, checks.post_id_unique, checks.one_row_per_image_reference, post_attributes]
 
 
 def ingest_dates(

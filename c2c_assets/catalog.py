@@ -5,6 +5,7 @@ its own domain's (``warehouse.refresh_views(home, <domain>.VIEWS)``)."""
 from __future__ import annotations
 
 from c2c_assets.analysis.views import VIEWS as ANALYSIS_VIEWS
+from c2c_assets.attributes.views import VIEWS as ATTRIBUTE_VIEWS
 from c2c_assets.embeddings.store import VIEWS as EMBEDDING_VIEWS
 from c2c_assets.home import C2cHome
 from c2c_assets.image_to_text.views import VIEWS as IMAGE_TO_TEXT_VIEWS
@@ -14,7 +15,7 @@ from c2c_assets.quality.views import VIEWS as QUALITY_VIEWS
 from c2c_assets.warehouse import View, refresh_views
 
 ALL_VIEWS: list[View] = [
-    *INGEST_VIEWS, *EMBEDDING_VIEWS, *ANALYSIS_VIEWS, *IMAGE_TO_TEXT_VIEWS, *QUALITY_VIEWS, *PRICING_VIEWS,
+    *INGEST_VIEWS, *ATTRIBUTE_VIEWS, *EMBEDDING_VIEWS, *ANALYSIS_VIEWS, *IMAGE_TO_TEXT_VIEWS, *QUALITY_VIEWS, *PRICING_VIEWS,
 ]
 
 

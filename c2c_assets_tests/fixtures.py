@@ -69,6 +69,22 @@ def build_index(home, instance, encoder) -> dict[str, Any]:
     return metadata(outcome)
 
 
+def build_lexical_index(home, instance) -> dict[str, Any]:
+    from c2c_assets.defs.search.assets import lexical_index
+
+    outcome = materialize(home, [lexical_index], instance=instance)
+    assert outcome.success, outcome.failure
+    return metadata(outcome)
+
+
+def extract_attributes(home, instance, day=DAY) -> dict[str, Any]:
+    from c2c_assets.defs.attributes.assets import post_attributes
+
+    outcome = materialize(home, [post_attributes], partition_key=day, instance=instance)
+    assert outcome.success, outcome.failure
+    return metadata(outcome)
+
+
 def jpeg_bytes(size=(64, 48), color=(200, 30, 30), mode="RGB", **save) -> bytes:
     buffer = io.BytesIO()
     Image.new(mode, size, color).save(buffer, "JPEG", **save)

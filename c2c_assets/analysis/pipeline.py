@@ -208,14 +208,20 @@ def cluster_top_terms(home: C2cHome, encoder: str, n: int = 8, per_cluster: int 
 
 
 def report_cards(home: C2cHome, encoder: str, n_nearest: int = 10) -> list[Any]:
-    """Per cluster: size, multi-photo share, top terms and the posts nearest its centroid."""
+    """Per cluster: size, multi-photo share, top terms and the posts nearest its centroid (with their attributes)."""
+    from c2c_assets.attributes.extract import ATTRIBUTES, attributes_of
+    from c2c_assets.attributes.extract import describe as describe_attributes
+
+    ATTRIBUTE_COLUMNS = ", ".join(f"a.{name}" for name in ATTRIBUTES)  # noqa: N806
 
     clusters_file = str(partition_file(home.lake, "clusters", _keys(encoder)))
     with connect(home, read_only=True) as db:
         rows = db.execute(
-            """
-            SELECT c.cluster, c.post_id, c.distance, p.title, p.description, p.price_usd, p.url, p.n_images_ok, t.thumb_path
+            f"""
+            SELECT c.cluster, c.post_id, c.distance, p.title, p.description, p.price_usd, p.url, p.n_images_ok, t.thumb_path,
+                {ATTRIBUTE_COLUMNS}
             FROM read_parquet(?) AS c JOIN posts AS p USING (post_id) LEFT JOIN post_thumbnails AS t USING (post_id)
+            LEFT JOIN post_attributes AS a USING (post_id)
             ORDER BY c.cluster, c.distance NULLS LAST, c.post_id
             """,
             [clusters_file],
@@ -233,6 +239,7 @@ def report_cards(home: C2cHome, encoder: str, n_nearest: int = 10) -> list[Any]:
             NearestPost(
                 post_id=r[1], title=r[3], price_usd=r[5], url=r[6],
                 thumbnail=home.stored_image(r[8]) if r[8] else None, distance=float(r[2]) if r[2] is not None else float("nan"),
+                attributes=describe_attributes(attributes_of(r[9:])),
             )
             for r in members[:n_nearest]
         ]

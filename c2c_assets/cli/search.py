@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markdown import Markdown
@@ -28,18 +29,31 @@ from c2c_assets.cli import (
     parse_date,
 )
 from c2c_assets.home import C2cHome
-from c2c_assets.search.settings import IndexSettings
+from c2c_assets.search.settings import LEXICAL_WEIGHT, MODES, IndexSettings
 
 
 def run_index(home: C2cHome, encoder: str, settings: IndexSettings | None = None):  # -> RunOutcome
-    """Materialize faiss_index for one encoder."""
+    """Materialize faiss_index for one encoder (and then lexical_index, which every encoder's hybrid search shares)."""
     from c2c_assets.defs.search.assets import faiss_index
     from c2c_assets.runner import dagster_instance, materialize, register_encoder
 
     instance = dagster_instance(home)
     register_encoder(instance, encoder)
-    return materialize(home, [faiss_index], partition_key=encoder, config={"faiss_index": settings or IndexSettings()},
-                       instance=instance, tags=TAGS)
+    outcome = materialize(home, [faiss_index], partition_key=encoder, config={"faiss_index": settings or IndexSettings()},
+                          instance=instance, tags=TAGS)
+    if outcome.success:
+        lexical = run_lexical_index(home, instance)
+        if not lexical.success:
+            return lexical
+    return outcome
+
+
+def run_lexical_index(home: C2cHome, instance=None):  # -> RunOutcome
+    """Materialize lexical_index (BM25 over every current post's text)."""
+    from c2c_assets.defs.search.assets import lexical_index
+    from c2c_assets.runner import dagster_instance, materialize
+
+    return materialize(home, [lexical_index], instance=instance or dagster_instance(home), tags=TAGS)
 
 
 @app.command()
@@ -49,7 +63,7 @@ def index(
     incremental: Annotated[bool, typer.Option(help=describe(IndexSettings, "incremental"))] = default(IndexSettings, "incremental"),
     home: HomeOption = None,
 ) -> None:
-    """Build (replace) the FAISS indexes of an encoder through the faiss_index asset."""
+    """Build (replace) the FAISS indexes of an encoder through the faiss_index asset, and the lexical index (lexical_index)."""
     settings = build(IndexSettings, memory_budget_gb=memory_budget_gb, incremental=incremental)
     paths = home_paths(home)
     need_embeddings(paths, encoder)
@@ -72,6 +86,10 @@ def search(
     min_price: Annotated[float | None, typer.Option(help="Minimum price, USD.")] = None,
     max_price: Annotated[float | None, typer.Option(help="Maximum price, USD.")] = None,
     since: Annotated[str | None, typer.Option(help="Only posts scraped on or after YYYY-MM-DD.")] = None,
+    fits: Annotated[str | None, typer.Option(help="Only posts whose text says they fit this year/make/model, e.g. \"2016 Civic\".")] = None,
+    size: Annotated[str | None, typer.Option(help="Only posts with this tire size, wheel spec, bolt pattern or wheel diameter (265/70R17, 20x10, 5x114.3, 20).")] = None,
+    mode: Annotated[str | None, typer.Option(help=f"{' | '.join(MODES)}: hybrid (default for text: lexical + vector, fused), semantic or lexical; photo/sound/--like are semantic.")] = None,
+    lexical_weight: Annotated[float, typer.Option(help="Hybrid: weight of the lexical ranking in the fusion (0..1).", min=0.0, max=1.0)] = LEXICAL_WEIGHT,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
     html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML gallery with thumbnails here.")] = None,
     dedupe: Annotated[bool, typer.Option("--dedupe", help="One hit per repost group (`c2c reposts`).")] = False,
@@ -82,24 +100,40 @@ def search(
     paths = home_paths(home, create=False)
     known_encoder(paths, encoder)
     from c2c_assets.embeddings.store import SIDES
+    from c2c_assets.search.filters import FilterError
     from c2c_assets.search.index import current_build
 
-    if not any(current_build(paths, encoder, side) for side in SIDES):
+    if mode is not None and mode not in MODES:
+        fail(f"--mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode != "lexical" and not any(current_build(paths, encoder, side) for side in SIDES):
         fail(f"encoder {encoder!r} has no search index yet: run `c2c index -e {encoder}` first")
-    from c2c_assets.search.service import Filters, SearchError
-    from c2c_assets.search.service import search as run_search
+    from c2c_assets.attributes.extract import describe as describe_attributes
+    from c2c_assets.search.service import Filters, Searcher, SearchError
 
-    filters = Filters(source, min_price, max_price, parse_date(since, "--since"))
     try:
-        if dedupe or hide_flagged:  # quality post-filter (c2c_assets.quality.postfilter)
+        filters = Filters(source, min_price, max_price, parse_date(since, "--since"), size=size, fits=fits)
+    except FilterError as error:
+        fail(str(error))
+    searcher = Searcher(paths)
+
+    def ask(n: int) -> Any:
+        return searcher.query(encoder, n, filters, mode, lexical_weight, text=query, image=image, audio=audio, like=like)
+
+    try:
+        if dedupe or hide_flagged:  # quality post-filter (c2c_assets.quality.postfilter): asks for more, keeps k
             from c2c_assets.quality.postfilter import search_filtered
 
-            hits = search_filtered(paths, encoder, k, lambda **q: run_search(paths, encoder, q.pop("k"), filters, **q),
-                                   dedupe=dedupe, hide_flagged=hide_flagged, text=query, image=image, audio=audio, like=like)
+            asked: list[Any] = []
+            kept = search_filtered(paths, encoder, k, lambda k: asked.append(ask(k)) or asked[-1].hits,
+                                   dedupe=dedupe, hide_flagged=hide_flagged)
+            result = dataclasses.replace(asked[-1], hits=kept)
         else:
-            hits = run_search(paths, encoder, k, filters, text=query, image=image, audio=audio, like=like)
+            result = ask(k)
     except SearchError as error:
         fail(str(error))
+    hits = result.hits
+    if result.note and not as_json:  # JSON: each hit says its mode
+        err.print(f"note: {result.note}", soft_wrap=True)
     if html is not None:
         from c2c_assets.reporting.gallery import write_gallery
 
@@ -107,11 +141,14 @@ def search(
     if as_json:
         print(json.dumps([hit.as_dict() for hit in hits], indent=2))
         return
-    table = Table("score", "post_id", "title", "price", "source", title=f"{len(hits)} results ({encoder})")
+    table = Table("score", "post_id", "title", "price", "source", "lex", "vec", "attributes",
+                  title=f"{len(hits)} results ({encoder}, {result.mode})")
     for hit in hits:
         price = "" if hit.price_usd is None else f"${hit.price_usd:,.0f}"
         title = escape(hit.title) + (" [dim](text predicted from photos)[/]" if hit.text_predicted else "")
-        table.add_row(f"{hit.score:.3f}", hit.post_id, title, price, hit.source)
+        rank = lambda value: "" if value is None else str(value)  # noqa: E731
+        table.add_row(f"{hit.score:.3f}", hit.post_id, title, price, hit.source, rank(hit.lexical_rank), rank(hit.vector_rank),
+                      escape(describe_attributes(hit.attributes)))
     console.print(table)
 
 

@@ -34,6 +34,7 @@ class NearestPost:
     url: str | None
     thumbnail: Location | None  # a stored JPEG; None when the post has no image
     distance: float  # to the centroid, in the clustering space
+    attributes: str = ""  # what post_attributes read from its text, on one line (``attributes.extract.describe``)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ def write_cluster_report_html(
                         "thumb": thumb_b64(p.thumbnail, thumb_px),
                         "price": fmt_price(p.price_usd),
                         "distance": fmt_number(p.distance),
+                        "attributes": p.attributes,
                     }
                     for p in card.nearest
                 ],

@@ -19,9 +19,11 @@ from __future__ import annotations
 import os
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pyarrow as pa
+
+from c2c_assets.attributes.extract import ATTRIBUTES, attributes_of
 
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import PART_NAME
@@ -32,30 +34,47 @@ if TYPE_CHECKING:
     from c2c_assets.search.filters import Filters
 
 REMOTE_CHECK_S = 5.0
-WATCHED = ("posts", "post_images")  # the lake assets the posts and post_thumbnails views read
+WATCHED = ("posts", "post_images", "post_attributes")  # the lake assets the posts, post_thumbnails and post_attributes views read
 COLUMNS = "post_id, content_hash, title, price_usd, source, url, scrape_date"
-CANDIDATES = pa.schema([("post_id", pa.string()), ("content_hash", pa.string()), ("score", pa.float64()), ("text_predicted", pa.bool_())])
+CANDIDATES = pa.schema([("post_id", pa.string()), ("content_hash", pa.string()), ("score", pa.float64()), ("text_predicted", pa.bool_()),
+                        ("lexical_rank", pa.int32()), ("vector_rank", pa.int32()), ("ord", pa.int32())])
+_ATTRIBUTE_SQL = ", ".join(f"a.{name}" for name in ATTRIBUTES)
 
-# The candidates that are still current (same content hash) and pass the filters, best first.
+# The candidates that are still current (same content hash) and pass the filters, in the candidates' order.
 HITS_SQL = (
-    "SELECT p.post_id, c.score, p.title, p.price_usd, p.source, p.url, t.thumb_path, c.text_predicted "
+    "SELECT p.post_id, c.score, p.title, p.price_usd, p.source, p.url, t.thumb_path, c.text_predicted, c.lexical_rank, c.vector_rank, "
+    f"{_ATTRIBUTE_SQL} "
     # The content hash must still match: a post that changed since the index was built is stale.
     "FROM candidates c JOIN posts p ON p.post_id = c.post_id AND p.content_hash = c.content_hash "
-    "LEFT JOIN post_thumbnails t ON t.post_id = p.post_id WHERE true{where} "
-    "ORDER BY c.score DESC, p.post_id LIMIT ?"  # equal scores (posts sharing a photo) in a stable order
+    "LEFT JOIN post_thumbnails t ON t.post_id = p.post_id LEFT JOIN post_attributes a ON a.post_id = p.post_id WHERE true{where} "
+    "ORDER BY c.ord LIMIT ?"
 )
 
 
-def candidates_table(candidates: list[tuple[str, str, float, bool]]) -> pa.Table:
-    return pa.Table.from_pylist([dict(zip(CANDIDATES.names, c, strict=True)) for c in candidates], schema=CANDIDATES)
+class Candidate(NamedTuple):
+    """A post an index proposed, in the order the search ranks them (``ord``: its place in the list)."""
+
+    post_id: str
+    content_hash: str
+    score: float
+    text_predicted: bool = False
+    lexical_rank: int | None = None
+    vector_rank: int | None = None
 
 
-def warehouse_hits(home: C2cHome, candidates: list[tuple[str, str, float, bool]], where: str, params: list[Any], k: int) -> list[tuple]:
-    """The join against the warehouse views themselves (one query: nothing kept)."""
+def candidates_table(candidates: list[Candidate]) -> pa.Table:
+    rows = [{**c._asdict(), "ord": i} for i, c in enumerate(candidates)]
+    return pa.Table.from_pylist(rows, schema=CANDIDATES)
+
+
+def warehouse_hits(home: C2cHome, candidates: list[Candidate], where: str, params: list[Any], k: int) -> list[tuple]:
+    """The join against the warehouse views themselves (one query: nothing kept). Rows: the hit's columns
+    up to ``vector_rank``, then its attributes (``attributes_of``)."""
     sql = HITS_SQL.format(where=where)
     with connect(home, read_only=True) as db:
         db.register("candidates", candidates_table(candidates))
-        return db.execute(sql, [*params, k]).fetchall()
+        rows = db.execute(sql, [*params, k]).fetchall()
+    return [(*row[:10], attributes_of(row[10:])) for row in rows]
 
 
 class CurrentPosts:
@@ -98,8 +117,8 @@ class CurrentPosts:
                 return
             with connect(self.home, read_only=True) as warehouse:
                 table = warehouse.sql(
-                    f"SELECT {', '.join('p.' + c for c in COLUMNS.split(', '))}, t.thumb_path "
-                    "FROM posts p LEFT JOIN post_thumbnails t ON t.post_id = p.post_id"
+                    f"SELECT {', '.join('p.' + c for c in COLUMNS.split(', '))}, t.thumb_path, {_ATTRIBUTE_SQL} "
+                    "FROM posts p LEFT JOIN post_thumbnails t ON t.post_id = p.post_id LEFT JOIN post_attributes a ON a.post_id = p.post_id"
                 ).to_arrow_table().combine_chunks()  # one chunk: take() on several would concatenate them per query
             rows = {post_id: row for row, post_id in enumerate(table.column("post_id").to_pylist())}
             self._snapshot = (table, rows)  # one assignment: a query sees the old snapshot or the new one
@@ -108,20 +127,28 @@ class CurrentPosts:
             self._signature, self._checked = signature, now
             self.loads += 1
 
-    def hits(self, candidates: list[tuple[str, str, float, bool]], filters: Filters, k: int) -> list[tuple]:
+    def hits(self, candidates: list[Candidate], filters: Filters, k: int) -> list[tuple]:
         """``warehouse_hits``'s rows, from memory: the candidates whose post is current and passes ``filters``."""
         self.refresh()
         table, rows = self._snapshot
-        # A few dozen candidates: looked up and filtered in Python (a DuckDB query costs ~3 ms to plan and run).
-        positions = sorted({rows[c[0]] for c in candidates if c[0] in rows})
-        found = {row["post_id"]: row for row in table.take(positions).to_pylist()}
-        out = []
-        for post_id, content_hash, score, predicted in candidates:
-            post = found.get(post_id)
-            # The content hash must still match: a post that changed since the index was built is stale.
-            if post is None or post["content_hash"] != content_hash:
-                continue
-            if filters.matches(post["source"], post["price_usd"], post["scrape_date"]):
-                out.append((post_id, score, post["title"], post["price_usd"], post["source"], post["url"], post["thumb_path"], predicted))
-        out.sort(key=lambda row: (-row[1], row[0]))  # HITS_SQL's order
-        return out[:k]
+        out: list[tuple] = []
+        # Looked up and filtered in Python (a DuckDB query costs ~3 ms to plan and run), a slice of candidates
+        # at a time in their order: most queries are answered by the first 2k, and converting a row costs.
+        step = max(2 * k, 16)
+        for start in range(0, len(candidates), step):
+            chunk = candidates[start : start + step]
+            positions = [rows[c.post_id] for c in chunk if c.post_id in rows]
+            taken = table.take(pa.array(positions, pa.int64())).to_pylist() if positions else []
+            found = {row["post_id"]: row for row in taken}
+            for c in chunk:
+                post = found.get(c.post_id)
+                # The content hash must still match: a post that changed since the index was built is stale.
+                if post is None or post["content_hash"] != c.content_hash:
+                    continue
+                attributes = attributes_of([post[name] for name in ATTRIBUTES])
+                if filters.matches(post["source"], post["price_usd"], post["scrape_date"], attributes):
+                    out.append((c.post_id, c.score, post["title"], post["price_usd"], post["source"], post["url"], post["thumb_path"],
+                                c.text_predicted, c.lexical_rank, c.vector_rank, attributes))
+                    if len(out) == k:
+                        return out
+        return out

@@ -220,7 +220,7 @@ def publish(home: C2cHome, encoder: str, side: str, index: Any, ids: pa.Table, i
     """Write a build beside the live one, then switch CURRENT to it atomically; older builds are removed."""
     faiss = _faiss()
     folder = side_dir(home, encoder, side)
-    build_id = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    build_id = new_build_id()
     target = folder / build_id
     target.mkdir(parents=True)
     with atomic_path(target / "index.faiss") as tmp:
@@ -230,11 +230,20 @@ def publish(home: C2cHome, encoder: str, side: str, index: Any, ids: pa.Table, i
     info.bytes = (target / "index.faiss").stat().st_size
     write_atomic(target / "meta.json", json.dumps(asdict(info), indent=2))
     write_atomic(folder / "CURRENT", build_id)
+    prune_builds(folder, build_id)
+    return target
+
+
+def new_build_id() -> str:
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+def prune_builds(folder: Path, build_id: str) -> None:
+    """Remove the builds older than the live one and the one before it."""
     for old in folder.iterdir():
         # Keep the previous build too: a search that opened it a moment ago may still be reading it.
         if old.is_dir() and old.name not in (build_id, _previous(folder, build_id)):
             shutil.rmtree(old, ignore_errors=True)
-    return target
 
 
 def _previous(folder: Path, current: str) -> str:

@@ -9,8 +9,11 @@ Routes::
 
     GET  /health                      {"status": "ok", "encoders": {name: {side: {"build", "n"}}}}
     GET  /encoders                    the served encoders: family, sides, builds, sizes
-    GET  /search?q=TEXT | like=POST_ID [&encoder=&k=&source=&min_price=&max_price=&since=YYYY-MM-DD]
-    POST /search                      JSON {"text" | "like", "encoder", "k", "source", "min_price", "max_price", "since"}
+    GET  /search?q=TEXT | like=POST_ID [&encoder=&k=&source=&min_price=&max_price=&since=YYYY-MM-DD&size=&fits=&mode=&lexical_weight=]
+    POST /search                      JSON {"text" | "like", "encoder", "k", "source", "min_price", "max_price", "since", "size", "fits", "mode", "lexical_weight"}
+
+Text queries are hybrid by default (``mode``: hybrid, semantic, lexical); each hit says its ``mode`` and its
+``lexical_rank`` / ``vector_rank``, and the ``X-C2C-Search-Mode`` header says the mode used (also for no hits).
     POST /search/image                a photo: multipart field ``file``, or the raw body; the same query parameters
     POST /search/audio                a sound (encoders with an audio tower), likewise
 
@@ -27,7 +30,7 @@ import tempfile
 from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -37,7 +40,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from c2c_assets.home import C2cHome
+from c2c_assets.search.filters import FilterError
 from c2c_assets.search.service import Filters, Searcher, SearchError
+from c2c_assets.search.settings import LEXICAL_WEIGHT
 
 log = logging.getLogger("c2c_assets.search.server")
 
@@ -58,6 +63,10 @@ class SearchBody(BaseModel):
     min_price: float | None = None
     max_price: float | None = None
     since: date | None = None
+    size: str | None = None
+    fits: str | None = None
+    mode: Literal["hybrid", "semantic", "lexical"] | None = None
+    lexical_weight: float = Field(LEXICAL_WEIGHT, ge=0.0, le=1.0)
 
 
 class _NotServed(Exception):
@@ -81,9 +90,17 @@ def create_app(home: C2cHome, encoders: Sequence[str], *, searcher: Searcher | N
             raise _NotServed(f"encoder {name!r} is not served here; served: {', '.join(served)}")
         return name
 
-    def run(encoder: str | None, k: int, filters: Filters, **query: Any) -> list[dict[str, Any]]:
-        hits = searcher.search(chosen(encoder), k, filters, **query)
-        return [hit.as_dict() for hit in hits]
+    def run(encoder: str | None, k: int, filters: Filters, mode: str | None = None, lexical_weight: float = LEXICAL_WEIGHT,
+            **query: Any) -> JSONResponse:
+        hits = searcher.search(chosen(encoder), k, filters, mode, lexical_weight=lexical_weight, **query)
+        headers = {"X-C2C-Search-Mode": searcher.last_mode}  # this thread's query: the Searcher keeps it per thread
+        if searcher.last_note:
+            headers["X-C2C-Search-Note"] = searcher.last_note.encode("ascii", "replace").decode()
+        return JSONResponse([hit.as_dict() for hit in hits], headers=headers)
+
+    @app.exception_handler(FilterError)
+    async def filter_error(_: Request, error: FilterError) -> JSONResponse:
+        return JSONResponse({"error": str(error)}, status_code=400)
 
     @app.exception_handler(SearchError)
     async def search_error(_: Request, error: SearchError) -> JSONResponse:
@@ -128,13 +145,17 @@ def create_app(home: C2cHome, encoders: Sequence[str], *, searcher: Searcher | N
         min_price: Annotated[float | None, Query()] = None,
         max_price: Annotated[float | None, Query()] = None,
         since: Annotated[date | None, Query(description="Scraped on or after, YYYY-MM-DD.")] = None,
-    ) -> list[dict[str, Any]]:
-        return run(encoder, k, Filters(source, min_price, max_price, since), text=q, like=like)
+        size: Annotated[str | None, Query(description="Tire size, wheel spec, bolt pattern or wheel diameter.")] = None,
+        fits: Annotated[str | None, Query(description="Year, make and/or model, e.g. 2016 Civic.")] = None,
+        mode: Annotated[Literal["hybrid", "semantic", "lexical"] | None, Query()] = None,
+        lexical_weight: Annotated[float, Query(ge=0.0, le=1.0)] = LEXICAL_WEIGHT,
+    ) -> JSONResponse:
+        return run(encoder, k, Filters(source, min_price, max_price, since, size=size, fits=fits), mode, lexical_weight, text=q, like=like)
 
     @app.post("/search")
-    def search_post(body: SearchBody) -> list[dict[str, Any]]:
-        filters = Filters(body.source, body.min_price, body.max_price, body.since)
-        return run(body.encoder, body.k, filters, text=body.text, like=body.like)
+    def search_post(body: SearchBody) -> JSONResponse:
+        filters = Filters(body.source, body.min_price, body.max_price, body.since, size=body.size, fits=body.fits)
+        return run(body.encoder, body.k, filters, body.mode, body.lexical_weight, text=body.text, like=body.like)
 
     def upload_route(kind: str, default_suffix: str):
         async def route(
@@ -145,9 +166,11 @@ def create_app(home: C2cHome, encoders: Sequence[str], *, searcher: Searcher | N
             min_price: Annotated[float | None, Query()] = None,
             max_price: Annotated[float | None, Query()] = None,
             since: Annotated[date | None, Query()] = None,
-        ) -> list[dict[str, Any]]:
+            size: Annotated[str | None, Query()] = None,
+            fits: Annotated[str | None, Query()] = None,
+        ) -> JSONResponse:
             name = chosen(encoder)  # before reading an upload for nothing
-            filters = Filters(source, min_price, max_price, since)
+            filters = Filters(source, min_price, max_price, since, size=size, fits=fits)
             with tempfile.TemporaryDirectory(prefix="c2c-serve-") as folder:
                 path = await _receive_upload(request, Path(folder), default_suffix, max_upload_bytes)
                 return await run_in_threadpool(run, name, k, filters, **{kind: path})

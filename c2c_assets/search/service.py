@@ -6,6 +6,14 @@ towers are separate, so text searches the text side and photos the image side; `
 post vectors. Filters are applied through DuckDB with bound parameters, and a hit whose post changed
 or vanished since the index was built is never returned.
 
+A text query is **hybrid** by default: the lexical index (``search.lexical``, BM25 over every current post's
+title and description) and the vector index each propose candidates, and ``hybrid.fuse`` ranks them by
+reciprocal rank fusion, posts holding the query's exact sizes or part numbers first. ``mode="semantic"``
+or ``"lexical"`` uses one of them; photo, sound and --like queries are semantic. Each hit carries its
+``lexical_rank`` and ``vector_rank`` (None where that side did not propose it) and the ``mode`` used;
+``Searcher.query`` returns them with the mode (``SearchResult``), ``Searcher.search`` a list of hits
+(``Searcher.last_mode`` says the mode, per thread).
+
 ``Searcher`` keeps encoders and opened indexes across queries (``c2c serve``): each query reads the
 side's ``CURRENT`` pointer (a few bytes) and reopens the index when it names another build, so a newly
 published build answers the next query without a restart. ``search()`` is one query with a throwaway
@@ -29,8 +37,11 @@ from c2c_assets.encoders import EncoderConfig, EncoderError, create_encoder, enc
 from c2c_assets.encoders.base import Encoder
 from c2c_assets.home import C2cHome
 from c2c_assets.search import index as idx
-from c2c_assets.search.cache import CurrentPosts, warehouse_hits
+from c2c_assets.search.analyzer import analyze_query
+from c2c_assets.search.cache import Candidate, CurrentPosts, warehouse_hits
 from c2c_assets.search.filters import Filters
+from c2c_assets.search.hybrid import LEXICAL_WEIGHT, MODES, fuse, lexical_only
+from c2c_assets.search.lexical import LexicalIndex, LexicalIndexError, current_lexical_build, load_lexical
 
 
 class SearchError(ValueError):
@@ -40,17 +51,32 @@ class SearchError(ValueError):
 @dataclass(frozen=True)
 class Hit:
     post_id: str
-    score: float
+    score: float  # semantic: cosine; lexical: BM25; hybrid: the fused RRF score (``hybrid.fuse``)
     title: str
     price_usd: float | None
     source: str
     url: str | None
     thumb_path: str | None
     text_predicted: bool = False  # the post's text vector was predicted from its photos (thin text)
+    lexical_rank: int | None = None  # its rank in the lexical / vector candidates (1-based; None: not among them)
+    vector_rank: int | None = None
+    attributes: dict[str, Any] | None = None  # what post_attributes read from its text (only what it found)
+    mode: str = "semantic"  # how it was found: semantic, lexical or hybrid
 
     def as_dict(self) -> dict[str, Any]:
         return {"post_id": self.post_id, "score": round(self.score, 6), "title": self.title, "price_usd": self.price_usd,
-                "source": self.source, "text_predicted": self.text_predicted}
+                "source": self.source, "text_predicted": self.text_predicted, "mode": self.mode,
+                "lexical_rank": self.lexical_rank, "vector_rank": self.vector_rank, "attributes": self.attributes}
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """The hits of one query and how they were found: ``mode`` is the mode actually used (a hybrid query
+    without a lexical index, or with no word it can match, is answered semantically, and ``note`` says why)."""
+
+    hits: list[Hit]
+    mode: str
+    note: str | None = None
 
 
 class LoadedIndex:
@@ -152,6 +178,8 @@ class Searcher:
         self._lock = threading.Lock()
         self._encoders: dict[str, _Loaded] = {}
         self._indexes: dict[tuple[str, str], LoadedIndex] = {}
+        self._lexical: LexicalIndex | None = None
+        self._last = threading.local()  # last_mode / last_note, per thread (c2c serve shares one Searcher)
 
     def config(self, encoder_name: str) -> EncoderConfig:
         configs = encoder_configs(self.home.root)
@@ -194,6 +222,7 @@ class Searcher:
         """Open the encoder's indexes, read the kept posts and load its text tower (one throwaway query), before the first real query."""
         config = self.config(encoder_name)
         self.builds(encoder_name)
+        self.lexical()
         if self._posts is not None:
             self._posts.refresh()
         try:
@@ -254,31 +283,104 @@ class Searcher:
             raise SearchError(str(error)) from None
         return side, np.asarray(vector, dtype=np.float32)
 
-    def search(self, encoder: str, k: int = 10, filters: Filters | None = None, **query: Any) -> list[Hit]:
-        """The k best current posts for one query, filtered; scores are cosine similarities."""
+    def lexical(self) -> LexicalIndex | None:
+        """The lexical index's live build (reopened when ``CURRENT`` names another), or None before the first build."""
+        build_dir = current_lexical_build(self.home)
+        cached = self._lexical
+        if cached is not None and build_dir == cached.build_dir:
+            return cached
+        try:
+            loaded = load_lexical(self.home)
+        except LexicalIndexError as error:
+            raise SearchError(str(error)) from None
+        self._lexical = loaded
+        return loaded
 
+    @property
+    def last_mode(self) -> str | None:
+        """The mode this thread's last ``search()`` used (``query()`` returns it with the hits)."""
+        return getattr(self._last, "mode", None)
+
+    @property
+    def last_note(self) -> str | None:
+        return getattr(self._last, "note", None)
+
+    def search(self, encoder: str, k: int = 10, filters: Filters | None = None, mode: str | None = None, **query: Any) -> list[Hit]:
+        """The k best current posts for one query, filtered (``query()``'s hits; ``last_mode`` says how)."""
+        result = self.query(encoder, k, filters, mode, **query)
+        self._last.mode, self._last.note = result.mode, result.note
+        return result.hits
+
+    def query(self, encoder: str, k: int = 10, filters: Filters | None = None, mode: str | None = None,
+              lexical_weight: float = LEXICAL_WEIGHT, **query: Any) -> SearchResult:
+        """The k best current posts for one query, filtered. ``mode``: ``hybrid`` (the default for text: lexical
+        and vector hits fused, ``hybrid.fuse``), ``semantic`` (vectors only; the only mode for photo, sound
+        and --like queries) or ``lexical`` (BM25 only)."""
         if k < 1:
             raise SearchError("k must be at least 1")
-        side, vector = self.query_vector(encoder, **query)
-        loaded = self.index(encoder, side)
-        where, params = (filters or Filters()).sql()
+        if mode is not None and mode not in MODES:
+            raise SearchError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+        if not 0.0 <= lexical_weight <= 1.0:
+            raise SearchError("the lexical weight must lie between 0 and 1")
+        text = query.get("text")
+        is_text = text is not None and not any(query.get(name) is not None for name in ("image", "audio", "like"))
+        mode = mode or ("hybrid" if is_text else "semantic")
+        if mode != "semantic" and not is_text:
+            raise SearchError(f"mode {mode} needs a text query alone (photo, sound and --like queries are semantic)")
+        if is_text and not text.strip():
+            raise SearchError("the text query is empty")
+        filters = filters or Filters()
+        note, lexical, analyzed = None, None, None
+        if mode != "semantic":
+            lexical = self.lexical()
+            if lexical is None:
+                if mode == "lexical":
+                    raise SearchError("no lexical index yet: materialize lexical_index (c2c index builds it)")
+                mode, note = "semantic", "no lexical index yet (c2c index builds it): vector results only"
+            else:
+                analyzed = analyze_query(text)
+                if analyzed.empty:
+                    why = "the query has no word the lexical index can match (only stop words?)"
+                    if mode == "lexical":
+                        return SearchResult([], mode, why)
+                    mode, note, lexical = "semantic", why + ": vector results only", None
+        loaded = vector = None
+        if mode != "lexical":
+            side, vector = self.query_vector(encoder, **query)
+            loaded = self.index(encoder, side)
+        where, params = filters.sql()
         exclude = query.get("like")
+        # Each side proposes 4k+1 (the fusion's weight past rank 4k is small), more only when filters or stale posts leave fewer than k.
         wanted = k * 4 + 1
         while True:
-            scores, positions = loaded.search(vector, wanted)
-            found = [(int(p), float(score)) for p, score in zip(positions[0], scores[0], strict=True) if p >= 0]
-            candidates = [
-                (post_id, content_hash, score, predicted)
-                for (post_id, content_hash, predicted), (_, score) in zip(loaded.rows([p for p, _ in found]), found, strict=True)
-                if post_id != exclude
-            ]
+            vectors: list[Candidate] = []
+            if loaded is not None:
+                scores, positions = loaded.search(vector, min(wanted, loaded.index.ntotal))
+                found = [(int(p), float(score)) for p, score in zip(positions[0], scores[0], strict=True) if p >= 0]
+                rows = [(post_id, content_hash, score, predicted)
+                        for (post_id, content_hash, predicted), (_, score) in zip(loaded.rows([p for p, _ in found]), found, strict=True)
+                        if post_id != exclude]
+                rows.sort(key=lambda row: (-row[2], row[0]))  # equal scores (posts sharing a photo) in a stable order
+                vectors = [Candidate(post_id, content_hash, score, predicted, None, rank)
+                           for rank, (post_id, content_hash, score, predicted) in enumerate(rows, 1)]
+            lexical_hits = lexical.search(analyzed, wanted) if lexical is not None else []
+            if mode == "semantic":
+                candidates = vectors
+            elif mode == "lexical":
+                candidates = lexical_only(lexical_hits)
+            else:
+                candidates = fuse(lexical_hits, vectors, lexical_weight)
             if self._posts is not None:
-                rows = self._posts.hits(candidates, filters or Filters(), k)
+                rows = self._posts.hits(candidates, filters, k)
             else:
                 rows = warehouse_hits(self.home, candidates, where, params, k)
-            if len(rows) >= k or wanted >= loaded.index.ntotal:
-                return [Hit(*row) for row in rows]
-            wanted = min(wanted * 4, loaded.index.ntotal)
+            vectors_done = loaded is None or wanted >= loaded.index.ntotal
+            lexical_done = lexical is None or len(lexical_hits) < wanted
+            if len(rows) >= k or (vectors_done and lexical_done):
+                if mode == "lexical" and not lexical_hits:
+                    note = "no post holds any of these words"
+                return SearchResult([Hit(*row[:10], attributes=row[10], mode=mode) for row in rows], mode, note)
+            wanted *= 4
 
 
 def query_vector(home: C2cHome, encoder_name: str, *, text: str | None = None, image: Path | None = None,
@@ -294,7 +396,14 @@ def _stored_vector(home: C2cHome, encoder: str, post_id: str) -> np.ndarray:
     return vector
 
 
-def search(home: C2cHome, encoder: str, k: int = 10, filters: Filters | None = None, **query: Any) -> list[Hit]:
-    """The k best current posts for one query, filtered; scores are cosine similarities. Loads the
-    encoder and the index for this one query (``Searcher`` keeps them for many)."""
-    return Searcher(home).search(encoder, k, filters, **query)
+def search(home: C2cHome, encoder: str, k: int = 10, filters: Filters | None = None, mode: str | None = None, **query: Any) -> list[Hit]:
+    """The k best current posts for one query, filtered (``Searcher.query``: hybrid by default for text; each
+    hit's ``mode`` says how it was found). Loads the encoder and the indexes for this one query
+    (``Searcher`` keeps them for many)."""
+    return Searcher(home).search(encoder, k, filters, mode, **query)
+
+
+def search_result(home: C2cHome, encoder: str, k: int = 10, filters: Filters | None = None, mode: str | None = None,
+                  **query: Any) -> SearchResult:
+    """``search()`` with the mode used and its note (``SearchResult``)."""
+    return Searcher(home).query(encoder, k, filters, mode, **query)

@@ -13,3 +13,8 @@ class IndexSettings(BaseModel):
     incremental: bool = Field(
         True, description="Add new and changed vectors to the live build when they are under 10% of it (else rebuild)."
     )
+
+
+# Hybrid search (``search.hybrid``): the modes, and the fusion's default weight of the lexical ranking.
+MODES = ("hybrid", "semantic", "lexical")
+LEXICAL_WEIGHT = 0.5

@@ -98,3 +98,18 @@ def test_browser_log_catches_what_the_page_tests_rely_on(open_page, tmp_path: Pa
     assert log.external_requests == ["https://cdn.example.invalid/x.png"]
     with pytest.raises(AssertionError, match="not clean"):
         log.assert_clean()
+
+
+def test_cluster_report_cards_show_the_posts_attributes(tmp_path: Path) -> None:
+    """A nearest post's attributes (post_attributes, one line) are on its card, escaped like the title."""
+    from c2c_assets.attributes.extract import describe
+    from c2c_assets.reporting.cluster_report import NearestPost, write_cluster_report_html
+
+    line = describe({"tire_sizes": ["265/70r17"], "part_numbers": ["<b>x</b>"], "models": ["honda civic"], "year_min": 2016, "year_max": 2018})
+    assert line == "265/70r17 · #<b>x</b> · fits 2016-2018 honda civic"
+    card = ClusterCard(cluster_id=0, size=1, multi_image_share=0.0,
+                       nearest=[NearestPost("p1", "Llantas", 10.0, None, None, 0.1, attributes=line)])
+    page = tmp_path / "clusters.html"
+    write_cluster_report_html(page, encoder="e", method="kmeans", cards=[card], metrics={})
+    text = page.read_text(encoding="utf-8")
+    assert "265/70r17 · #&lt;b&gt;x&lt;/b&gt; · fits 2016-2018 honda civic" in text and "<b>x</b>" not in text

@@ -108,7 +108,8 @@ def test_cli_json_and_html(searchable, tmp_path):
     result = runner.invoke(app, ["search", "--home", str(home.root), "--encoder", "clip-tiny", "-k", "3", "--json", "--source", "craigslist", "--html", str(tmp_path / "g.html"), "rims"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
-    assert len(rows) == 3 and set(rows[0]) == {"post_id", "score", "title", "price_usd", "source", "text_predicted"}
+    assert len(rows) == 3 and set(rows[0]) == {"post_id", "score", "title", "price_usd", "source", "text_predicted",
+                                           "mode", "lexical_rank", "vector_rank", "attributes"}
     assert all(r["source"] == "craigslist" for r in rows)
     assert (tmp_path / "g.html").read_text().count('class="hit"') == 3
     photo = EXAMPLE_INBOX / "offerup" / DAY / "images" / "a1b2c3d4e5f6_0.png"

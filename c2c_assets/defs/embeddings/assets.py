@@ -1,12 +1,12 @@
 """Embedding assets: every post of a scrape date, embedded by one encoder, in the `gpu` pool."""
 
-import warnings
 from datetime import date
 from typing import Any
 
 import dagster as dg
 
 from c2c_assets import catalog
+from c2c_assets.defs.chunked import chunked_asset
 from c2c_assets.defs.embeddings.partitions import date_encoder, embed_dates_in_chunks, same_date
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.embeddings.embed import EmbedSummary, embed_date
@@ -33,32 +33,25 @@ class EmbedConfig(dg.Config, RuntimeSettings):
         return RuntimeSettings.model_validate(self.model_dump(include=set(RuntimeSettings.model_fields)))
 
 
-# ``backfill_policy`` on ``@asset`` is a Dagster beta (on ``@multi_asset`` it is not): relied on knowingly,
-# its one warning is silenced for this declaration only.
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message="Parameter `backfill_policy`", category=dg.BetaWarning)
-    _embedding_asset = dg.asset(
-        partitions_def=date_encoder,
-        deps=[
-            dg.AssetDep("posts", partition_mapping=same_date),
-            dg.AssetDep("post_images", partition_mapping=same_date),
-            # Optional: a trained checkpoint, where there is one, predicts the text vectors of thin-text posts.
-            dg.AssetDep("image_to_text_models", partition_mapping=dg.AllPartitionMapping()),
-        ],
-        pool="gpu",
-        backfill_policy=embed_dates_in_chunks,
-        group_name="embeddings",
-        kinds={"pytorch", "parquet"},
-        owners=[OWNER],
-        description="One unit vector per post of a scrape date, per encoder (`date` x `encoder` partitions), plus "
-        "per-modality vectors where the encoder has them. Incremental: posts whose content_hash and the encoder "
-        "fingerprint are unchanged keep their vectors. Posts with photos but (almost) no text get a text vector "
-        "predicted from their photos by `image_to_text_models` when it is trained for the encoder's text space "
-        "(`text_predicted`). A backfill runs up to 30 dates per run (the model loads once). DuckDB view `embeddings`.",
-    )
-
-
-@_embedding_asset
+@chunked_asset(
+    partitions_def=date_encoder,
+    deps=[
+        dg.AssetDep("posts", partition_mapping=same_date),
+        dg.AssetDep("post_images", partition_mapping=same_date),
+        # Optional: a trained checkpoint, where there is one, predicts the text vectors of thin-text posts.
+        dg.AssetDep("image_to_text_models", partition_mapping=dg.AllPartitionMapping()),
+    ],
+    pool="gpu",
+    backfill_policy=embed_dates_in_chunks,
+    group_name="embeddings",
+    kinds={"pytorch", "parquet"},
+    owners=[OWNER],
+    description="One unit vector per post of a scrape date, per encoder (`date` x `encoder` partitions), plus "
+    "per-modality vectors where the encoder has them. Incremental: posts whose content_hash and the encoder "
+    "fingerprint are unchanged keep their vectors. Posts with photos but (almost) no text get a text vector "
+    "predicted from their photos by `image_to_text_models` when it is trained for the encoder's text space "
+    "(`text_predicted`). A backfill runs up to 30 dates per run (the model loads once). DuckDB view `embeddings`.",
+)
 def post_embeddings(context: dg.AssetExecutionContext, config: EmbedConfig, c2c: C2cResource):
 
     home = c2c.paths()

@@ -52,3 +52,36 @@ def faiss_index(context: dg.AssetExecutionContext, config: IndexConfig, c2c: C2c
 
 def json_params(params: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted(params.items())) or "-"
+
+
+@dg.asset(
+    deps=[dg.AssetDep("posts", partition_mapping=dg.AllPartitionMapping())],
+    group_name="search",
+    kinds={"tantivy"},
+    # Rebuilt after any date's posts land; one index for every encoder (it holds text only).
+    automation_condition=dg.AutomationCondition.eager(),
+    owners=[OWNER],
+    description="BM25 index (tantivy) over every current post's title and description: sizes, bolt patterns and part "
+    "numbers kept whole, accents folded, Spanish and slang synonyms (`c2c_assets/search/synonyms.toml`). Replaced "
+    "atomically; `c2c search` fuses it with the vector hits (hybrid, the default for text).",
+)
+def lexical_index(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.MaterializeResult:
+    import json
+
+    from c2c_assets.search.lexical import build_lexical_index
+
+    from c2c_assets import catalog
+
+    home = c2c.paths()
+    build = build_lexical_index(home, log=context.log.info)
+    catalog.refresh(home, [])  # a warehouse made before post_attributes existed gains its (empty) view: searches join it
+    info = json.loads((build / "build.json").read_text())
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": info["n"],
+            "terms": info["terms"],
+            "build_seconds": round(info["build_seconds"], 2),
+            "bytes": info["bytes"],
+            "path": dg.MetadataValue.path(str(build)),
+        }
+    )
