@@ -156,7 +156,7 @@ def sample(args: argparse.Namespace) -> None:
 
 def _synthetic(n: int, dim: int, seed: int) -> Any:
     from c2c_assets.pricing.comparables import PricedVectors
-    from c2c_assets.pricing.usable import usable_mask
+    from c2c_assets.prices import usable_mask
 
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((2000, dim)).astype(np.float32)

@@ -276,7 +276,8 @@ def test_asset_catalog_run_and_metadata_in_browser(dagster_ui: DagsterUI, browse
     from playwright.sync_api import expect
 
     ui = dagster_ui
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # Tall enough that the virtualized catalog renders every row (the platform has about 30 assets).
+    context = browser.new_context(viewport={"width": 1400, "height": 2400})
     context.set_default_timeout(DEFAULT_TIMEOUT_MS)
     try:
         page = context.new_page()

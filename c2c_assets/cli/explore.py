@@ -48,7 +48,7 @@ def explore(
             page = export_explorer(paths, encoder, export.expanduser())
         except (FileExistsError, NotADirectoryError) as error:
             fail(str(error))
-        console.print(f"explorer: {page}")
+        console.print(f"explorer: {page}", soft_wrap=True)  # a path stays whole, whatever the width
         return
     folder = explorer_folder(paths, encoder)
     if not (folder / "index.html").exists():

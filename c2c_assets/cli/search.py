@@ -141,8 +141,10 @@ def search(
     if as_json:
         print(json.dumps([hit.as_dict() for hit in hits], indent=2))
         return
-    table = Table("score", "post_id", "title", "price", "source", "lex", "vec", "attributes",
-                  title=f"{len(hits)} results ({encoder}, {result.mode})")
+    table = Table("score", title=f"{len(hits)} results ({encoder}, {result.mode})")
+    table.add_column("post_id", no_wrap=True)  # an id to copy: never broken over lines
+    for column in ("title", "price", "source", "lex", "vec", "attributes"):
+        table.add_column(column)
     for hit in hits:
         price = "" if hit.price_usd is None else f"${hit.price_usd:,.0f}"
         title = escape(hit.title) + (" [dim](text predicted from photos)[/]" if hit.text_predicted else "")

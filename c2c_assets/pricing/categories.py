@@ -26,7 +26,7 @@ from c2c_assets.home import C2cHome
 from c2c_assets.lake import partition_file, write_partition
 from c2c_assets.pricing.schema import CATEGORY_METRICS_SCHEMA, PREDICTIONS_SCHEMA
 from c2c_assets.pricing.settings import CategorySettings
-from c2c_assets.pricing.usable import is_usable
+from c2c_assets.prices import is_usable
 from c2c_assets.storage import read_table
 from c2c_assets.warehouse import query
 

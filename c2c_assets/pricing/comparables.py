@@ -25,7 +25,7 @@ from c2c_assets.ingest.views import current_posts_sql
 from c2c_assets.lake import partition_file, to_matrix, write_partition
 from c2c_assets.pricing.schema import COMPARABLES_SCHEMA, PRICE_METRICS_SCHEMA
 from c2c_assets.pricing.settings import PricingSettings
-from c2c_assets.pricing.usable import usable_mask
+from c2c_assets.prices import usable_mask
 from c2c_assets.storage import read_table
 from c2c_assets.warehouse import scratch
 

@@ -21,7 +21,7 @@ import pyarrow as pa
 from c2c_assets.home import C2cHome
 from c2c_assets.pricing.groups import repost_groups
 from c2c_assets.pricing.settings import PricingSettings
-from c2c_assets.pricing.usable import is_usable
+from c2c_assets.prices import is_usable
 from c2c_assets.search.service import Searcher, SearchError
 from c2c_assets.warehouse import connect
 

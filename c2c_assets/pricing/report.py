@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import partition_file
 from c2c_assets.pricing.comparables import OVER, UNDER
-from c2c_assets.pricing.usable import is_usable
+from c2c_assets.prices import is_usable
 from c2c_assets.reporting.prices import PriceStrip, price_strip
 from c2c_assets.storage import read_table
 from c2c_assets.warehouse import connect

@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from c2c_assets.embeddings.store import current_side
 from c2c_assets.home import C2cHome
+from c2c_assets.prices import is_usable
 from c2c_assets.quality import thresholds as T
 from c2c_assets.quality.lake_io import current_photos_sql, current_posts, read, table_file, write
 from c2c_assets.quality.photo_groups import components
@@ -123,7 +124,8 @@ def build_repost_groups(home: C2cHome, encoder: str) -> tuple[pa.Table, dict[str
     posts = current_posts(home, "post_id, source, price_usd, first_seen, last_seen")
     post_ids = posts.column("post_id").to_pylist()
     index = {p: i for i, p in enumerate(post_ids)}
-    prices = np.asarray([np.nan if v is None else v for v in posts.column("price_usd").to_pylist()], dtype=np.float64)
+    # A placeholder ($1, 99999) says nothing of the price: like an unknown one, it does not contradict.
+    prices = np.asarray([v if is_usable(v) else np.nan for v in posts.column("price_usd").to_pylist()], dtype=np.float64)
     sources = posts.column("source").to_pylist()
     evidence: dict[tuple[int, int], set[str]] = defaultdict(set)
     for a, b in _photo_edges(home, index):

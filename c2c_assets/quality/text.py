@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from c2c_assets.prices import is_usable
 from c2c_assets.quality import thresholds as T
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -97,15 +98,8 @@ def text_flags(title: str | None, description: str | None) -> list[tuple[str, fl
 
 
 def placeholder_price(price: float | None) -> bool:
-    """$0-$1, or a keyboard run / repeated digits of at least 4 digits (1234, 123456, 99999, 987654)."""
+    """A listed price that is no asking price ($0-$1, a keyboard run or repeated digits such as 123456 or
+    99999, or beyond what a used part asks): ``c2c_assets.prices``' rule, the one pricing uses too."""
     if price is None or (isinstance(price, float) and math.isnan(price)):
         return False
-    if price <= T.PLACEHOLDER_PRICE_MAX:
-        return True
-    if price != int(price):
-        return False
-    digits = str(int(price))
-    if len(digits) < T.PLACEHOLDER_MIN_DIGITS:
-        return False
-    steps = np.diff([int(c) for c in digits])
-    return len(set(digits)) == 1 or bool((steps == 1).all()) or bool((steps == -1).all())
+    return not is_usable(price)

@@ -37,10 +37,7 @@ LOW_ENTROPY_BITS = 2.5  # Shannon entropy of the grey histogram (bits) below thi
 TINY_PIXELS = 100 * 100  # fewer pixels than this: tiny
 ODD_ASPECT = 3.0  # longer side over shorter side above this: odd aspect ratio
 
-# Post flags.
-PLACEHOLDER_PRICE_MAX = 1.0  # $0 - $1
-# Prices that are keyboard runs or repeated digits (123456, 999999, 12345...) are placeholders too.
-PLACEHOLDER_MIN_DIGITS = 4
+# Post flags: a placeholder price is one ``c2c_assets.prices.is_usable`` refuses ($0-$1, 1234, 99999...).
 
 # Scores (FiftyOne Brain's definitions): uniqueness from the distances to the UNIQUENESS_K nearest
 # neighbours weighted UNIQUENESS_WEIGHTS, normalised by the largest; an outlier has a mean k-NN

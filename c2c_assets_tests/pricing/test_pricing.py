@@ -20,7 +20,7 @@ from c2c_assets.defs.pricing.assets import predicted_categories, price_comparabl
 from c2c_assets.embeddings.store import current_side
 from c2c_assets.home import C2cHome
 from c2c_assets.pricing.categories import listing_key
-from c2c_assets.pricing.usable import is_usable
+from c2c_assets.prices import is_usable
 from c2c_assets.runner import materialize
 from c2c_assets.sample import generate_sample
 from c2c_assets.sample.prices import wording_factor

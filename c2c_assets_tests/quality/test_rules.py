@@ -36,8 +36,9 @@ def test_real_listings_with_stock_phrases_are_not_flagged(title, description):
 
 
 @pytest.mark.parametrize(("price", "placeholder"), [
-    (0, True), (1, True), (0.5, True), (123456, True), (999999, True), (1234, True), (98765, True),
-    (1.5, False), (120, False), (1250, False), (None, False), (float("nan"), False), (123457, False),
+    (0, True), (1, True), (0.5, True), (1.5, True), (123456, True), (999999, True), (1234, True), (98765, True),
+    (123457, True),  # beyond what a used part asks ($50,000): the same rule pricing uses
+    (2, False), (120, False), (1250, False), (4567.5, False), (None, False), (float("nan"), False),
 ])
 def test_placeholder_prices(price, placeholder):
     assert placeholder_price(price) is placeholder

@@ -1,7 +1,8 @@
-"""Which listed prices count as prices: the one rule every pricing reader uses.
+"""Which listed prices count as prices: the one rule every reader uses (price comparables and category
+splits in ``pricing``, the placeholder-price flag and repost price checks in ``quality``).
 
 Sellers type numbers that are not asking prices: ``$0`` / ``$1`` ("make an offer"), keyboard runs
-(``1234``, ``123456``), one digit repeated (``9999``, ``99999``), or a number no used car part asks.
+(``1234``, ``123456``, ``98765``), one digit repeated (``9999``, ``99999``), or a number no used car part asks.
 A price is usable when it is finite, at least ``MIN_USD``, at most ``MAX_USD``, and not such a pattern.
 """
 
@@ -13,13 +14,13 @@ import numpy as np
 
 MIN_USD = 2.0
 MAX_USD = 50_000.0
-# Whole numbers of four or more digits that are typing, not pricing.
-_ASCENDING = {int("123456789"[:n]) for n in range(4, 10)}
+# Whole numbers of four or more digits that are typing, not pricing: runs up or down the keyboard row.
+_RUNS = {int(row[start:start + n]) for row in ("0123456789", "9876543210") for n in range(4, 11) for start in range(0, 11 - n)}
 
 
 def _pattern(whole: int) -> bool:
     text = str(whole)
-    return len(text) >= 4 and (len(set(text)) == 1 or whole in _ASCENDING)
+    return len(text) >= 4 and (len(set(text)) == 1 or whole in _RUNS)
 
 
 def is_usable(price: float | None) -> bool:
