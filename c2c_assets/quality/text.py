@@ -22,6 +22,9 @@ BOILERPLATE_PHRASES = (
     "no low ballers", "must sell", "moving sale", "serious buyers only", "serious buyers", "first come first serve",
     "takes it", "price firm", "no trades", "pick up only", "pickup only", "asap", "obo", "or best offer",
     "still available", "reposted", "for sale", "selling",
+    # A garage clear-out's words: they say nothing of the item either.
+    "misc stuff", "random parts", "stuff for sale", "parts for sale", "car parts", "garage clean out",
+    "cleaning out the garage", "pick up today", "text me for details", "ask if interested", "everything in the pics",
 )
 _BOILERPLATE = re.compile(r"\b(?:" + "|".join(sorted((re.escape(p) for p in BOILERPLATE_PHRASES), key=len, reverse=True)) + r")\b")
 _STOPWORDS = {"a", "an", "the", "it", "is", "all", "and", "or", "to", "for", "no", "my", "i", "must", "go", "s"}

@@ -176,7 +176,7 @@ class Realism:
     def __init__(self, seed: int, enabled: bool = True) -> None:
         self.rng = random.Random(f"{seed}-realism")
         self.enabled = enabled
-        self.notes: dict[str, tuple[str, bool]] = {}  # post_id -> (language, noisy title)
+        self.notes: dict[str, tuple[str, bool, bool]] = {}  # post_id -> (language, noisy title, no word on the item)
 
     def rewrite(self, post_id: str, category: str, ctx: dict[str, Any], title: str,
                 sentences: list[str]) -> tuple[str, list[str]] | None:
@@ -221,11 +221,13 @@ class Realism:
         if extra:
             sentences.append(extra)
         noisy = rng.random() < NOISY_TITLE_SHARE
+        useless = False
         if noisy:
             title = rng.choice(NOISY_TITLES)
             if rng.random() < 0.3:  # nothing in the text says what it is: only the photo does
                 sentences = [rng.choice(_NOISY_DESCS)]
-        self.notes[post_id] = (language, noisy)
+                useless = True
+        self.notes[post_id] = (language, noisy, useless)
         return None if (title, sentences) == drawn else (title, sentences)
 
     def apply(self, record: dict[str, Any], source: str, title: str, sentences: list[str], *, blank_title: bool,
@@ -282,13 +284,14 @@ def post_text(record: dict[str, Any]) -> str:
 
 
 def write_labels(path: Path, posts: list[Any], realism: Realism) -> Path:
-    """``labels_realism.csv``: per good post, its language, whether its title is noisy, and its codes."""
+    """``labels_realism.csv``: per good post, its language, whether its title is noisy, whether none of its
+    text says what the item is (``noisy_text``: a junk title and a junk description), and its codes."""
     rows = []
     for post in posts:
-        language, noisy = realism.notes.get(post.post_id, ("en", False))
-        rows.append((post.post_id, language, int(noisy), " ".join(codes_in(post_text(post.record)))))
+        language, noisy, useless = realism.notes.get(post.post_id, ("en", False, False))
+        rows.append((post.post_id, language, int(noisy), int(useless), " ".join(codes_in(post_text(post.record)))))
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["post_id", "language", "noisy_title", "codes"])
+    writer.writerow(["post_id", "language", "noisy_title", "noisy_text", "codes"])
     writer.writerows(sorted(rows))
     return write_atomic(path, buf.getvalue(), durable=False)

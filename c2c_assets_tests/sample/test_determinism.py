@@ -30,10 +30,10 @@ CONFIGS: dict[str, dict] = {
 }
 
 PINNED: dict[str, str] = {
-    "bad_inputs": "11b6b9691238ab66c8f250a6468c91c8194dcbe29717156b110b89d0c8c59f4f",
-    "clean": "75708a64409d2b293a703fed4acf239759a1159e4e98533f748a07b5b1d2d559",
-    "three_days_small_photos": "4fe3b7e6bf240d95f0c8b0090538775b0d2f0b117f2e4bc726e06047d57c775a",
-    "one_day": "81ccefd58febec8242bc87b0f2a332ad76e4a6f7f37dfacfe1142e1f123c0b9d",
+    "bad_inputs": "0380e211c64d9c003da84c24d64a79537c70137cc1b1d0856c9312b8df44088f",
+    "clean": "e61cb955399ca08054e79224b5b0562bf1e5ac1f809b0bd6653184d1219e29c4",
+    "three_days_small_photos": "709f2186efbdafe88b80523bae7ee49d45606f4184f75c8f2b871cff6ab6778d",
+    "one_day": "a64a837a255996104cf4a73bd9badb3bab59b8e526ddba627203aa3fbbd8c084",
 }
 # The same arguments with ``realism=False``: the template-only sample, byte for byte the sample as it was
 # before ``sample.realism`` (its own random stream leaves the base stream's draws, photos and prices alone).

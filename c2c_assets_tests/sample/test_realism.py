@@ -59,7 +59,7 @@ def books(sample) -> dict[str, dict[str, str]]:
 def test_books_cover_every_post(sample, books, texts) -> None:
     assert set(books) == {row["post_id"] for row in read_labels(sample)} == set(texts)
     with open(sample.inbox / "labels_realism.csv") as handle:
-        assert handle.readline() == "post_id,language,noisy_title,codes\n"
+        assert handle.readline() == "post_id,language,noisy_title,noisy_text,codes\n"
 
 
 def _planted(sample) -> set[str]:
