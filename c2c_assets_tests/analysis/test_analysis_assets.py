@@ -82,13 +82,13 @@ def test_reduce_cluster_report_and_map(home, embedded, instance, browser, open_p
     assert (out / "index.html").is_file() and str(out / "index.html") in result.output
     page, log = open_explorer(open_page, out / "index.html", 10)
     assert points(page) == (10, 10)
-    assert loaded_thumbnails(page) == 10  # the table of posts shows each one's thumbnail
+    assert loaded_thumbnails(page, 10) == 10  # the table of posts shows each one's thumbnail
     assert page.locator("a.underline[href^='https://']").count() == 10  # each post's link (its "url" renderer)
     # Cross-filter: a click on a source in its chart; the count and the thumbnails follow.
     page.get_by_text("offerup", exact=True).last.click()
     page.get_by_text("5 / 10 points").wait_for()
     page.wait_for_function("() => document.querySelectorAll(\"img[src^='thumbs/']\").length === 5")
-    assert loaded_thumbnails(page) == 5
+    assert loaded_thumbnails(page, 5) == 5
     assert_clean(log)
 
     # `c2c explore` serves the same on 127.0.0.1 and prints the URL.
@@ -101,7 +101,7 @@ def test_reduce_cluster_report_and_map(home, embedded, instance, browser, open_p
         url = line.split()[1]
         assert url.startswith("http://127.0.0.1:") and url.endswith("/index.html"), line
         page, log, context = open_served(browser, url, 10)
-        assert loaded_thumbnails(page) == 10
+        assert loaded_thumbnails(page, 10) == 10
         assert_clean(log)
         context.close()
     finally:

@@ -38,11 +38,19 @@ def open_explorer(open_page, target: Path | str, total: int):
     return page, log
 
 
-def loaded_thumbnails(page) -> int:
-    """Thumbnails in the table that the browser actually decoded (read from the export's folder)."""
-    return page.evaluate(
-        "() => [...document.querySelectorAll(\"img[src^='thumbs/']\")].filter(i => i.complete && i.naturalWidth > 0).length"
-    )
+_DECODED = "[...document.querySelectorAll(\"img[src^='thumbs/']\")].filter(i => i.complete && i.naturalWidth > 0).length"
+
+
+def loaded_thumbnails(page, expected: int | None = None, timeout_ms: int = 30_000) -> int:
+    """Thumbnails in the table that the browser actually decoded (read from the export's folder). With
+    ``expected``, first waits (up to the timeout) for that many: the table renders its rows and decodes
+    the images after the point count appears, later still on a loaded machine."""
+    if expected is not None:
+        try:
+            page.wait_for_function(f"(n) => {_DECODED} === n", arg=expected, timeout=timeout_ms)
+        except Exception:  # noqa: BLE001 - the count below is what the assertion reports
+            pass
+    return page.evaluate(f"() => {_DECODED}")
 
 
 def open_served(browser, url: str, total: int):

@@ -141,8 +141,10 @@ def test_hostile_export_in_chromium_from_disk(tmp_path: Path, open_page) -> None
     assert page.locator("script:not(#c2c-boot):not([src^='payload/']):not([type='importmap']):not([type='module'])").count() == 0
     assert page.locator("script[type='module']").count() == 1
     assert page.locator("a[href^='javascript' i], a[href^='data:' i]").count() == 0
-    assert page.locator("a.underline[href^='https://example.org/']").count() == 9
-    assert loaded_thumbnails(page) == 6  # our 6 stored thumbnails; the path outside the store is dropped
+    from playwright.sync_api import expect
+
+    expect(page.locator("a.underline[href^='https://example.org/']")).to_have_count(9, timeout=30_000)  # rows render late
+    assert loaded_thumbnails(page, 6) == 6  # our 6 stored thumbnails; the path outside the store is dropped
     page.get_by_text("offerup", exact=True).last.click()
     page.get_by_text("4 / 12 points").wait_for()
     assert points(page) == (4, 12)
