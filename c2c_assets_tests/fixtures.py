@@ -137,3 +137,29 @@ def synthetic_lake(home, n: int, dim: int, days: int = 3, seed: int = 0) -> None
                           "encoder": ["syn"] * per, "fingerprint": ["f"] * per, "vector": fixed_size_list(vectors),
                           "n_images": pa.array([0] * per, pa.int32()), "text_predicted": [False] * per}, schema=embedding_schema(dim, {}))
         write_partition(home.lake, "post_embeddings", {"date": day.isoformat(), "encoder": "syn"}, table)
+
+
+def synthetic_next_day(home, new: int, changed: list[str], day=date(2024, 1, 10), seed=1, dim: int = 16) -> dict[str, np.ndarray]:
+    """A new scrape date of ``synthetic_lake``'s encoder ``syn``: ``new`` new posts and re-scrapes of ``changed`` with
+    new content and new (random unit) vectors."""
+    import pyarrow as pa
+
+    from c2c_assets.embeddings.store import embedding_schema
+    from c2c_assets.lake import fixed_size_list, write_partition
+    from c2c_assets.ingest import schema
+
+    rng = np.random.default_rng(seed)
+    ids = [f"s:new-{i}" for i in range(new)] + changed
+    hashes = [f"{post_id}-v2" for post_id in ids]
+    n = len(ids)
+    columns = {f.name: pa.nulls(n, f.type) for f in schema.POSTS}
+    columns.update(post_id=pa.array(ids), scrape_date=pa.array([day] * n, pa.date32()), content_hash=pa.array(hashes),
+                   line_number=pa.array(range(n), pa.int64()))
+    write_partition(home.lake, "posts", {"date": day.isoformat()}, pa.table(columns, schema=schema.POSTS))
+    vectors = rng.normal(size=(n, dim)).astype("float32")
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    table = pa.table({"post_id": ids, "scrape_date": pa.array([day] * n, pa.date32()), "content_hash": hashes,
+                      "encoder": ["syn"] * n, "fingerprint": ["f"] * n, "vector": fixed_size_list(vectors),
+                      "n_images": pa.array([0] * n, pa.int32()), "text_predicted": [False] * n}, schema=embedding_schema(dim, {}))
+    write_partition(home.lake, "post_embeddings", {"date": day.isoformat(), "encoder": "syn"}, table)
+    return dict(zip(ids, vectors, strict=True))

@@ -8,6 +8,7 @@ Outputs: ``lake/reduced/encoder=<e>/``, ``lake/clusters/encoder=<e>/``,
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +16,15 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from c2c_assets.analysis import clustering, reduction
+from c2c_assets.analysis import clustering, incremental, reduction
+from c2c_assets.analysis.reduction import PcaModel
 from c2c_assets.analysis import metrics as scoring
 from c2c_assets.analysis.schema import CLUSTERS_SCHEMA, METRICS_SCHEMA
 from c2c_assets.analysis.settings import AnalysisSettings
 from c2c_assets.analysis.terms import top_terms
-from c2c_assets.embeddings.store import iter_current_vectors
+from c2c_assets.embeddings.store import iter_current_side
 from c2c_assets.encoders import encoder_configs
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import fixed_size_list, partition_file, to_matrix, write_partition
@@ -52,37 +55,44 @@ def load_truth(home: C2cHome, inbox: Path | None) -> dict[str, str]:
 class Reduced:
     post_ids: list[str]
     vectors: np.ndarray  # (n, width) float32, the analysis space
-    pca128: np.ndarray  # (n, <=128) float32, for the width sweep (PCA nests: width w = first w columns)
+    pca128: np.ndarray | None  # (n, <=128) float32, for the width sweep (PCA nests: width w = first w columns); None when not refitted
     explained: np.ndarray  # explained variance ratio per PCA component
+    keys: pa.Table  # content_hash, fingerprint of each row: what the next (incremental) analysis compares with
+    pca: PcaModel | None = None  # the fitted PCA (the nightly analysis projects new posts with it)
+    update: str = "full fit"  # how this run made it: "full fit", or "incremental: +added -dropped"
 
 
 def reduce(home: C2cHome, encoder: str, settings: AnalysisSettings) -> Reduced:
     """Stream the current vectors twice: fit a PCA, then project. UMAP, when asked, runs on the PCA."""
-    batches = lambda: (matrix for _, matrix in iter_current_vectors(home, encoder))  # noqa: E731 - re-iterable source
+    batches = lambda: (matrix for _, matrix in iter_current_side(home, encoder, "vector"))  # noqa: E731 - re-iterable source
     widest = max(max(settings.sweep_widths), settings.width)
     model = reduction.fit_pca(batches(), widest)
-    ids: list[str] = []
+    keys = []
     parts = []
-    for post_ids, matrix in iter_current_vectors(home, encoder):
-        ids.extend(post_ids)
+    for ids_batch, matrix in iter_current_side(home, encoder, "vector"):
+        keys.append(ids_batch.select(["post_id", "content_hash", "fingerprint"]))
         parts.append(model.transform(matrix))
-    if not ids:
+    if not keys:
         raise ValueError(f"encoder {encoder!r} has no current vectors: materialize post_embeddings for it first")
-    order = np.argsort(np.asarray(ids))  # a stable order, so seeded samples are reproducible
+    table = pa.concat_tables(keys).combine_chunks()
+    order = pc.sort_indices(table, sort_keys=[("post_id", "ascending")]).to_numpy()  # a stable order, so seeded samples are reproducible
     projected = np.concatenate(parts)[order]
-    ids = [ids[i] for i in order]
+    table = table.take(order)
     if settings.reduction == "umap":
         vectors = reduction.umap_reduce(projected[:, : min(64, projected.shape[1])], settings.width, settings.seed, home=home)
     else:
         vectors = projected[:, : settings.width]
     ratio = np.asarray(model.explained_variance_ratio, dtype=np.float64)
-    return Reduced(ids, np.ascontiguousarray(vectors, dtype=np.float32), projected, ratio)
+    return Reduced(table.column("post_id").to_pylist(), np.ascontiguousarray(vectors, dtype=np.float32), projected, ratio,
+                   table.select(["content_hash", "fingerprint"]), model)
 
 
 def write_reduced(home: C2cHome, encoder: str, reduced: Reduced) -> Location:
     table = pa.table(
         {
             "post_id": reduced.post_ids,
+            "content_hash": reduced.keys.column("content_hash"),
+            "fingerprint": reduced.keys.column("fingerprint"),
             "vector": fixed_size_list(reduced.vectors),
         }
     )
@@ -90,7 +100,7 @@ def write_reduced(home: C2cHome, encoder: str, reduced: Reduced) -> Location:
 
 
 def read_reduced(home: C2cHome, encoder: str) -> tuple[list[str], np.ndarray]:
-    table = read_table(partition_file(home.lake, "reduced", _keys(encoder)))
+    table = read_table(partition_file(home.lake, "reduced", _keys(encoder)), columns=["post_id", "vector"])
     return table.column("post_id").to_pylist(), to_matrix(table.column("vector"))
 
 
@@ -169,16 +179,67 @@ def write_clusters(home: C2cHome, encoder: str, reduced: Reduced, outcome: Clust
     write_partition(home.lake, "cluster_metrics", _keys(encoder), pa.Table.from_pylist(metric_rows, schema=METRICS_SCHEMA))
 
 
+def _final_row(encoder: str, settings: AnalysisSettings, reduced: Reduced, metrics: dict[str, Any]) -> dict[str, Any]:
+    explained = float(reduced.explained[: settings.width].sum()) if settings.reduction == "pca" else None
+    return _metrics_row(encoder, "final", settings, reduced.vectors.shape[1], len(reduced.post_ids), explained, metrics)
+
+
 def analyse(home: C2cHome, encoder: str, settings: AnalysisSettings, inbox: Path | None) -> tuple[Reduced, ClusterOutcome, list[dict[str, Any]]]:
-    """reduced + clusters + metrics for one encoder, written to the lake."""
+    """reduced + clusters + metrics for one encoder, written to the lake: an incremental update of the
+    stored fit when the change since it is small (``analysis.incremental``), else a full fit."""
     truth = load_truth(home, inbox)
+    updated = update(home, encoder, settings, truth) if settings.incremental else None
+    if updated is not None:
+        return updated
     reduced = reduce(home, encoder, settings)
     write_reduced(home, encoder, reduced)
     outcome = cluster(reduced, settings, truth)
-    explained = float(reduced.explained[: settings.width].sum()) if settings.reduction == "pca" else None
-    rows = [_metrics_row(encoder, "final", settings, reduced.vectors.shape[1], len(reduced.post_ids), explained, outcome.metrics)]
+    rows = [_final_row(encoder, settings, reduced, outcome.metrics)]
     rows += sweep(encoder, reduced, settings, truth)
     write_clusters(home, encoder, reduced, outcome, rows)
+    if settings.reduction == "pca" and settings.algorithm == "kmeans" and reduced.pca is not None:
+        incremental.save_state(home, encoder, incremental.AnalysisState(
+            reduced.pca, np.ascontiguousarray(outcome.centroids, dtype=np.float32), incremental.fit_settings(settings),
+            len(reduced.post_ids), 0, incremental.new_fit_id(),
+        ))
+    else:
+        incremental.clear_state(home, encoder)  # a UMAP or HDBSCAN fit: nothing an update could extend
+    return reduced, outcome, rows
+
+
+def update(home: C2cHome, encoder: str, settings: AnalysisSettings, truth: dict[str, str]) -> tuple[Reduced, ClusterOutcome, list[dict[str, Any]]] | None:
+    """The stored analysis with the new and changed posts projected and assigned; None when a full fit is due."""
+    if settings.reduction != "pca" or settings.algorithm != "kmeans":
+        return None
+    state = incremental.load_state(home, encoder)
+    if state is None or state.settings != incremental.fit_settings(settings):
+        return None
+    change = incremental.delta(home, encoder, state)
+    if change is None:
+        return None
+    projected = state.pca.transform(change.added_vectors)[:, : settings.width] if len(change.added_vectors) else np.zeros((0, settings.width), np.float32)
+    distances, nearest = clustering.assign_nearest(projected, state.centroids)
+    kept = change.kept
+    table = pa.concat_tables([kept.select(["post_id", "content_hash", "fingerprint"]), change.added]).combine_chunks()
+    order = pc.sort_indices(table, sort_keys=[("post_id", "ascending")]).to_numpy()
+    vectors = np.concatenate([to_matrix(kept.column("vector")) if kept.num_rows else projected[:0], projected])[order]
+    labels = np.concatenate([kept.column("cluster").to_numpy(zero_copy_only=False), nearest.astype(np.int32)])[order]
+    dists = np.concatenate([kept.column("distance").to_numpy(zero_copy_only=False), distances])[order]
+    table = table.take(order)
+    reduced = Reduced(table.column("post_id").to_pylist(), np.ascontiguousarray(vectors, dtype=np.float32), None,
+                      np.asarray(state.pca.explained_variance_ratio, dtype=np.float64), table.select(["content_hash", "fingerprint"]),
+                      state.pca, f"incremental: +{change.added.num_rows} -{change.dropped}")
+    metrics = dict(scoring.internal_metrics(reduced.vectors, labels, settings.silhouette_sample, settings.seed))
+    labelled = _truth_for(reduced.post_ids, truth)
+    if any(labelled):
+        metrics.update(scoring.external_metrics(labels, labelled))
+    outcome = ClusterOutcome(labels.astype(np.int32), dists.astype(np.float32), state.centroids, metrics)
+    # The sweep describes the PCA, which an update keeps: carried over from the fit.
+    previous = read_table(partition_file(home.lake, "cluster_metrics", _keys(encoder))).to_pylist()
+    rows = [_final_row(encoder, settings, reduced, metrics)] + [r for r in previous if r["kind"] == "sweep"]
+    write_reduced(home, encoder, reduced)
+    write_clusters(home, encoder, reduced, outcome, rows)
+    incremental.save_state(home, encoder, dataclasses.replace(state, changed_since_fit=state.changed_since_fit + change.changed))
     return reduced, outcome, rows
 
 
@@ -216,37 +277,52 @@ def report_cards(home: C2cHome, encoder: str, n_nearest: int = 10) -> list[Any]:
 
     clusters_file = str(partition_file(home.lake, "clusters", _keys(encoder)))
     with connect(home, read_only=True) as db:
+        # Sizes and shares are aggregated here and only each cluster's nearest posts come back: at a million
+        # posts, handing every row (with its description) to Python took longer than the rest of the report.
+        db.execute(
+            "CREATE TEMP TABLE members AS SELECT c.cluster, c.post_id, c.distance, p.n_images_ok "
+            "FROM read_parquet(?) AS c JOIN posts AS p USING (post_id)",
+            [clusters_file],
+        )
+        sizes = {
+            int(cluster): (int(size), float(multi))
+            for cluster, size, multi in db.execute(
+                "SELECT cluster, count(*), avg(CASE WHEN coalesce(n_images_ok, 0) > 1 THEN 1.0 ELSE 0.0 END) FROM members GROUP BY cluster"
+            ).fetchall()
+        }
         rows = db.execute(
             f"""
-            SELECT c.cluster, c.post_id, c.distance, p.title, p.description, p.price_usd, p.url, p.n_images_ok, t.thumb_path,
+            SELECT m.cluster, m.post_id, m.distance, p.title, p.description, p.price_usd, p.url, p.n_images_ok, t.thumb_path,
                 {ATTRIBUTE_COLUMNS}
-            FROM read_parquet(?) AS c JOIN posts AS p USING (post_id) LEFT JOIN post_thumbnails AS t USING (post_id)
+            FROM (SELECT * FROM members QUALIFY row_number() OVER (PARTITION BY cluster ORDER BY distance NULLS LAST, post_id) <= ?) AS m
+            JOIN posts AS p USING (post_id) LEFT JOIN post_thumbnails AS t USING (post_id)
             LEFT JOIN post_attributes AS a USING (post_id)
-            ORDER BY c.cluster, c.distance NULLS LAST, c.post_id
+            ORDER BY m.cluster, m.distance NULLS LAST, m.post_id
             """,
-            [clusters_file],
+            [n_nearest],
         ).fetchall()
+        cluster_of = dict(db.execute("SELECT post_id, cluster FROM members").fetchall())
     by_cluster: dict[int, list[tuple]] = defaultdict(list)
     for row in rows:
         by_cluster[row[0]].append(row)
     terms = cluster_top_terms(home, encoder)
     from c2c_assets.quality.listing import cluster_quality_shares  # reposts, stock photos, flags where materialized
 
-    shares = cluster_quality_shares(home, encoder, {r[1]: c for c, members in by_cluster.items() for r in members})
+    shares = cluster_quality_shares(home, encoder, cluster_of)
     cards = []
-    for cluster_id, members in sorted(by_cluster.items()):
+    for cluster_id, (size, multi_image_share) in sorted(sizes.items()):
+        members = by_cluster[cluster_id]
         nearest = [
             NearestPost(
                 post_id=r[1], title=r[3], price_usd=r[5], url=r[6],
                 thumbnail=home.stored_image(r[8]) if r[8] else None, distance=float(r[2]) if r[2] is not None else float("nan"),
                 attributes=describe_attributes(attributes_of(r[9:])),
             )
-            for r in members[:n_nearest]
+            for r in members
         ]
         cards.append(
             ClusterCard(
-                cluster_id=cluster_id, size=len(members),
-                multi_image_share=sum(1 for r in members if (r[7] or 0) > 1) / len(members),
+                cluster_id=cluster_id, size=size, multi_image_share=multi_image_share,
                 top_terms=terms.get(cluster_id, []), nearest=nearest, quality=shares.get(cluster_id),
             )
         )

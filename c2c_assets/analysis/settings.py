@@ -26,3 +26,7 @@ class AnalysisSettings(BaseModel):
     silhouette_sample: int = Field(10_000, ge=2, description="Posts the silhouette is computed on (a seeded sample).")
     map_sample: int = Field(70_000, ge=2, description="Posts on the 2-D map (the OpenFlamingo paper's UMAP sample).")
     seed: int = 0
+    incremental: bool = Field(
+        True, description="Update the stored fit with the new and changed posts when they are few (under 10% since the "
+        "fit); false refits the PCA and k-means over every current post."
+    )

@@ -65,17 +65,19 @@ def analyse(
     width: Annotated[int, _analysis("width")] = default(AnalysisSettings, "width"),
     reduction: Annotated[str, _analysis("reduction")] = default(AnalysisSettings, "reduction"),
     algorithm: Annotated[str, _analysis("algorithm")] = default(AnalysisSettings, "algorithm"),
+    incremental: Annotated[bool, typer.Option("--incremental/--no-incremental", help=describe(AnalysisSettings, "incremental"))] = default(AnalysisSettings, "incremental"),
     with_map: Annotated[bool, typer.Option("--map/--no-map", help="Also the explorer and the 2-D map (slow the first time: numba compiles).")] = True,
     home: HomeOption = None,
 ) -> None:
     """Reduce, cluster, score, report and map one encoder's current vectors."""
-    settings = build(AnalysisSettings, k=k, width=width, reduction=reduction, algorithm=algorithm)
+    settings = build(AnalysisSettings, k=k, width=width, reduction=reduction, algorithm=algorithm, incremental=incremental)
     paths = home_paths(home)
     need_embeddings(paths, encoder)
     with console.status(f"analysing {encoder}..."):
         outcome = run_analysis(paths, encoder, settings, with_map)
     if not outcome.success:
         fail(outcome.failure or "analysis failed")
+    console.print(f"reduced: {outcome.metadata['reduced']['update']}")
     console.print(Markdown(outcome.metadata["clusters"]["metrics"]))
     console.print(f"report: {outcome.metadata['cluster_report']['report']}")
     if "explorer" in outcome.metadata:

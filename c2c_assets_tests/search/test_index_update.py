@@ -14,6 +14,7 @@ from c2c_assets.search import index as idx
 from c2c_assets.search.build import build_indexes
 from c2c_assets.search.service import LoadedIndex
 from c2c_assets_tests.fixtures import synthetic_lake
+from c2c_assets_tests.fixtures import synthetic_next_day as next_day
 
 DIM = 16
 
@@ -23,27 +24,6 @@ def lake(home, monkeypatch):
     monkeypatch.setattr(idx, "EXACT_BELOW", 100)  # HNSW on a small lake
     synthetic_lake(home, 3000, DIM)
     return home
-
-
-def next_day(home, new: int, changed: list[str], day=date(2024, 1, 10), seed=1):
-    """A new scrape date: ``new`` new posts and re-scrapes of ``changed`` with new content and new vectors."""
-    from c2c_assets.ingest import schema
-
-    rng = np.random.default_rng(seed)
-    ids = [f"s:new-{i}" for i in range(new)] + changed
-    hashes = [f"{post_id}-v2" for post_id in ids]
-    n = len(ids)
-    columns = {f.name: pa.nulls(n, f.type) for f in schema.POSTS}
-    columns.update(post_id=pa.array(ids), scrape_date=pa.array([day] * n, pa.date32()), content_hash=pa.array(hashes),
-                   line_number=pa.array(range(n), pa.int64()))
-    write_partition(home.lake, "posts", {"date": day.isoformat()}, pa.table(columns, schema=schema.POSTS))
-    vectors = rng.normal(size=(n, DIM)).astype("float32")
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    table = pa.table({"post_id": ids, "scrape_date": pa.array([day] * n, pa.date32()), "content_hash": hashes,
-                      "encoder": ["syn"] * n, "fingerprint": ["f"] * n, "vector": fixed_size_list(vectors),
-                      "n_images": pa.array([0] * n, pa.int32()), "text_predicted": [False] * n}, schema=embedding_schema(DIM, {}))
-    write_partition(home.lake, "post_embeddings", {"date": day.isoformat(), "encoder": "syn"}, table)
-    return dict(zip(ids, vectors, strict=True))
 
 
 def live(home) -> LoadedIndex:

@@ -64,13 +64,14 @@ def analyse_encoder(context: dg.AssetExecutionContext, config: AnalysisConfig, c
     reduced, outcome, rows = analyse(home, encoder, config.settings(), c2c.inbox_path())
     catalog.refresh(home, VIEWS)
     final = summarise_metrics(rows[0])
-    context.log.info(f"{encoder}: {len(reduced.post_ids)} posts, metrics {final}")
+    context.log.info(f"{encoder}: {len(reduced.post_ids)} posts ({reduced.update}), metrics {final}")
     yield dg.MaterializeResult(
         asset_key="reduced",
         metadata={
             "dagster/row_count": len(reduced.post_ids),
             "width": reduced.vectors.shape[1],
             "reduction": config.reduction,
+            "update": reduced.update,
             "width_sweep": dg.MetadataValue.md(comparison_markdown([r for r in rows if r["kind"] == "sweep"])),
         },
     )
