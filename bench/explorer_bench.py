@@ -333,7 +333,10 @@ def main() -> None:
     print(f"explorer data for {n:,} posts: {size / 1e6:.1f} MB (target <= 100 MB: {'PASS' if size <= 100e6 else 'FAIL'})")
     if args.skip_browser:
         return
-    names = {c: f"cluster {c}" for c in range(CLUSTERS)}
+    first = {}
+    for c, label in zip(table.column("cluster").to_pylist()[:100_000], table.column("label").to_pylist()[:100_000], strict=True):
+        first.setdefault(c, label)
+    names = {c: first.get(c, f"cluster {c}") for c in range(CLUSTERS)}  # the map's labels: the column's names
     index = write_app(C2cHome.from_env(home / "home"), table, names, home / "app", title=f"bench {n:,}", thumbnails="link")
     timings = browser_timings(index, n)
     print(f"headless Chromium (WebGL 2 on SwiftShader), {n:,} posts over http: first render {timings['rendered_s']:.1f} s "
