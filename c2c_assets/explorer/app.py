@@ -13,6 +13,10 @@ module scripts, ``fetch``, XHR and workers from ``file:`` URLs; ``templates/boot
 files to the front end from blob: URLs made from the payload scripts (classic scripts do load from
 disk). embedding-atlas has no such mode of its own (its export needs an http server), hence this.
 
+The map draws with WebGPU where the browser offers a device with ``shader-f16`` and otherwise with
+WebGL 2: embedding-atlas 0.22.0 is the last release with that fallback (0.24 dropped it and draws
+nothing without shader-f16: most integrated GPUs, software rendering, headless browsers), hence the pin.
+
 Scraped text never becomes HTML: titles use embedding-atlas's default text renderer (textContent),
 links only http(s) URLs that :func:`~c2c_assets.reporting.render.safe_url` accepts, and thumbnails are
 paths we derive from sha256 names; the page policy allows no network request and no inline script but

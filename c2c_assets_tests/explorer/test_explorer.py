@@ -153,6 +153,15 @@ def hostile_table(home: C2cHome, n: int = 12) -> pa.Table:
     )  # fmt: skip
 
 
+def test_the_bundled_front_end_falls_back_to_webgl() -> None:
+    """The map must draw without WebGPU's shader-f16 (headless Chromium, many laptops): a release of
+    embedding-atlas without the WebGL 2 fallback (0.24 and later) fails here, not in a user's browser."""
+    from c2c_assets.explorer.app import static_dir
+
+    main = next((static_dir() / "assets").glob("index-*.js")).read_text(encoding="utf-8")
+    assert "Falling back to WebGL" in main and 'getContext(`webgl2`' in main
+
+
 def test_app_data_keeps_only_safe_links_and_our_thumbnails(tmp_path: Path) -> None:
     home = C2cHome(tmp_path / "home").ensure()
     table = hostile_table(home)
