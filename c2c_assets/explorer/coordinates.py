@@ -32,7 +32,10 @@ __all__ = ["EXACT_PAIRS", "Anchors", "Layout", "Previous", "layout", "nearest_ne
 # cores); IVF above, or always flat below IVF_MIN rows (too few to train the lists on).
 EXACT_PAIRS = 2e9
 IVF_MIN = 10_000
-# Lists probed per query: recall@8 about 0.97 on the bench's clustered 1M posts (measured there).
+# Lists probed per query. On the bench's posts (isotropic 64-d Gaussian clusters: every point of a
+# cluster nearly as far as its nearest, the hardest case for an IVF index) recall@8 was 0.79 at 200K
+# and 0.59 at 1M, the misses being same-cluster posts about as close; 32 probes took 0.98 at 200K for
+# twice the search time, which the 10-minute budget at 1M does not hold on 2 loaded cores.
 NPROBE = 16
 SEARCH_BATCH = 65_536
 # Sample neighbours used to place an out-of-sample post (umap's transform uses n_neighbors=15 too).
