@@ -59,6 +59,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 FULL_POSTS, FULL_DAYS = 1_200_000, 365
@@ -433,6 +434,35 @@ def stage_inbox(cfg: dict[str, Any]) -> dict[str, Any]:
     return write_inbox(cfg)
 
 
+def write_another_day(cfg: dict[str, Any]) -> dict[str, Any]:
+    """One more nightly day after the last one (``--again``): as many new listings as a day brings, numbered after
+    every earlier one, and 1% of the first run's listings re-scraped with new words."""
+    inbox, n = Path(cfg["inbox"]), cfg["posts"]
+    day = date.fromisoformat(cfg["nightly_date"])
+    offset = (day - date.fromisoformat(cfg["dates"][-1])).days  # 1 for the first nightly day, 2 for the next...
+    rng = random.Random(f"{cfg['seed']}-again-{day}")
+    words = Wording(cfg["seed"])
+    new = max(1, round(n / cfg["days"]))
+    writer = DumpWriter(inbox, day, [])
+    first = n + new * (offset - 1)
+    for i in range(first, first + new):
+        title, body = words.text(rng, i, 0)
+        writer.add(i, title, body, rng.randint(2, 300) * 10, rng, False)
+    changed = rng.sample(range(n), max(1, int(n * NIGHTLY_CHANGED_SHARE)))
+    for i in changed:
+        title, body = words.text(rng, i, offset)  # words not seen before: a new content_hash
+        writer.add(i, title, body, rng.randint(2, 300) * 10, rng, False)
+    with open(inbox / "labels.csv", "a") as out:
+        for i in range(first, first + new):
+            source = "craigslist" if i % 2 == 0 else "offerup"
+            out.write(f"{source}:{(CL_BASE if i % 2 == 0 else OU_BASE) + i},{source},{words.categories[category_index(i)]}\n")
+    return {"nightly_lines": writer.close(), "nightly_new": new, "nightly_changed": len(changed)}
+
+
+def stage_another_day(cfg: dict[str, Any]) -> dict[str, Any]:
+    return write_another_day(cfg)
+
+
 def stage_ingest(cfg: dict[str, Any]) -> dict[str, Any]:
     from c2c_assets.runner import dagster_instance
 
@@ -562,6 +592,51 @@ def child_env(cfg_path: Path) -> dict[str, str]:
     return env
 
 
+def nightly_row(cfg_path: Path, results: Path, full_run: float, full: bool, row: Callable[..., None]) -> dict[str, Any]:
+    """Run the nightly stage and print its row against the full run; returns its failures."""
+    nightly, wall, rss = run_stage("nightly", cfg_path, results)
+    failures = dict(nightly.get("failures", {}))
+    if nightly and not failures:
+        parts = nightly["parts"]
+        net = wall - nightly["model_seconds"]
+        ratio = net / full_run if full_run else float("inf")
+        row(f"nightly ({nightly['lines']:,} lines: {nightly['embedded']:,} embedded, {nightly['carried_over']:,} carried over)", net, rss,
+            f"<= 5% of the full run ({full_run:.1f} s)",
+            f"{ratio:.1%} of the full run: " + (verdict([("ratio", ratio, 0.05)]) if full else f"smoke [{verdict([('ratio', ratio, 0.05)])}]"))
+        print("  nightly parts: " + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items())
+              + f"; model time excluded {nightly['model_seconds']:.2f} s; process start and imports "
+              f"{wall - sum(parts.values()):.1f} s")
+        print("  nightly steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in nightly["steps"].items()))
+        if nightly["quarantined"]:
+            failures["nightly"] = f"{nightly['quarantined']} nightly lines quarantined"
+    return failures
+
+
+def again(home: Path) -> int:
+    """One more nightly day on a kept home, against the full run recorded in its bench/walls.json."""
+    results = home / "bench"
+    cfg = json.loads((results / "config.json").read_text())
+    walls = json.loads((results / "walls.json").read_text())
+    done = sorted(json.loads(p.read_text())["nightly_date"] for p in results.glob("config*.json"))
+    cfg["nightly_date"] = (date.fromisoformat(done[-1]) + timedelta(days=1)).isoformat()
+    cfg_path = results / f"config-again-{cfg['nightly_date']}.json"
+    cfg_path.write_text(json.dumps(cfg))
+    print(f"platform bench, again: one more nightly day {cfg['nightly_date']} on {home}; {os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    made, wall, _ = run_stage("another_day", cfg_path, results)
+    if "nightly_lines" not in made:
+        print(f"FAILED another_day: {made.get('failures')}")
+        return 1
+    print(f"setup: {made['nightly_lines']:,} lines ({made['nightly_new']:,} new, {made['nightly_changed']:,} old ones changed) in {wall:.1f} s")
+    print("stage | wall s | peak RSS GB | target | PASS/MISS (by how much)")
+    failures = nightly_row(cfg_path, results, walls["full_run"], walls["full"],
+                           lambda *cells: print(f"{cells[0]} | {cells[1]:.2f} | {cells[2]:.2f} | {cells[3]} | {cells[4]}", flush=True))
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (on shared cores the figures are upper bounds)")
+    for key, message in failures.items():
+        print(f"FAILED {key}: {message}", flush=True)
+    return 1 if failures else 0
+
+
 def run_cli(args: list[str], cfg_path: Path) -> tuple[int, str, float, float]:
     """A real ``c2c`` command in a subprocess: (exit status, stdout, wall seconds, peak RSS GB)."""
     started = time.perf_counter()
@@ -570,6 +645,19 @@ def run_cli(args: list[str], cfg_path: Path) -> tuple[int, str, float, float]:
     out = child.stdout.read() if child.stdout else ""
     _, status, usage = os.wait4(child.pid, 0)
     return os.waitstatus_to_exitcode(status), out, time.perf_counter() - started, usage.ru_maxrss / (1 << 20)
+
+
+def serve_p95(home: Path, encoder: str, cfg_path: Path) -> tuple[float | None, float, str]:
+    """``bench/serve_bench.py`` against this home (c2c serve in its own process, 4 clients on 127.0.0.1):
+    (p95 ms, the server's peak RSS GB, its summary line), or (None, 0, why) when it failed."""
+    script = Path(__file__).with_name("serve_bench.py")
+    done = subprocess.run([sys.executable, str(script), "--home", str(home), "--encoder", encoder, "--queries", "400", "--baseline", "3"],
+                          capture_output=True, text=True, env=child_env(cfg_path))
+    line = next((s for s in done.stdout.splitlines() if s.startswith("c2c serve, 4 clients")), None)
+    started = next((s for s in done.stdout.splitlines() if "server peak RSS" in s), None)
+    if done.returncode != 0 or line is None or started is None:
+        return None, 0.0, f"serve_bench exited {done.returncode}: {done.stderr.strip().splitlines()[-1:]}"
+    return float(line.split("p95 ", 1)[1].split(" ms", 1)[0]), float(started.rsplit("RSS ", 1)[1].split()[0]), line
 
 
 def side_bytes(table: str) -> int:
@@ -602,6 +690,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--home", type=Path, default=None, help="C2C home to build in (default: a temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the home afterwards")
+    parser.add_argument("--again", action="store_true",
+                        help="on a --home kept by an earlier run: one more nightly day (a new date), timed against that run's full run")
     parser.add_argument("--_stage", help=argparse.SUPPRESS)
     parser.add_argument("--_config", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -612,6 +702,10 @@ def main(argv: list[str] | None = None) -> int:
         Path(cfg["results"], f"{args._stage}.json").write_text(json.dumps(result))
         return 0
 
+    if args.again:
+        if args.home is None or not (args.home / "bench" / "walls.json").exists():
+            parser.error("--again needs --home of an earlier run kept with --keep (its bench/walls.json)")
+        return again(args.home.resolve())
     if args.days < 2 or args.posts < 100:
         parser.error("give at least 100 posts and 2 days")
     home = (args.home or Path(tempfile.mkdtemp(prefix="platform-bench-"))).resolve()
@@ -731,23 +825,19 @@ def main(argv: list[str] | None = None) -> int:
             hits = json.loads(out)
             row(f"search (cold c2c search, text, {len(hits)} hits)", wall, rss, "<= 3 s, <= 1.5 GB",
                 verdict([("wall", wall, 3.0), ("rss", rss, 1.5)]))
+        p95, server_gb, line = serve_p95(home, cfg["encoder"], cfg_path)
+        if p95 is None:
+            failures["serve"] = line
+        else:
+            # The wall column holds the p95 (s); the RSS column the server's own peak.
+            row("serve (c2c serve, text queries incl. the text tower, 4 clients)", p95 / 1000, server_gb, "p95 <= 50 ms",
+                f"p95 {p95:.1f} ms: " + verdict([("p95", p95, 50.0)]))
+            print(f"  {line}")
 
     full_run = ingest_wall + full_embed_bookkeeping + index_wall + analyse_wall
-    nightly, wall, rss = run_stage("nightly", cfg_path, results) if not failures else ({}, 0.0, 0.0)
-    failures.update(nightly.get("failures", {}))
-    if nightly and not nightly.get("failures"):
-        parts = nightly["parts"]
-        net = wall - nightly["model_seconds"]
-        ratio = net / full_run if full_run else float("inf")
-        row(f"nightly ({nightly['lines']:,} lines: {nightly['embedded']:,} embedded, {nightly['carried_over']:,} carried over)", net, rss,
-            f"<= 5% of the full run ({full_run:.1f} s)",
-            f"{ratio:.1%} of the full run: " + (verdict([("ratio", ratio, 0.05)]) if full else f"smoke [{verdict([('ratio', ratio, 0.05)])}]"))
-        print("  nightly parts: " + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items())
-              + f"; model time excluded {nightly['model_seconds']:.2f} s; process start and imports "
-              f"{wall - sum(parts.values()):.1f} s")
-        print("  nightly steps: " + ", ".join(f"{k} {v:.1f} s" for k, v in nightly["steps"].items()))
-        if nightly["quarantined"]:
-            failures["nightly"] = f"{nightly['quarantined']} nightly lines quarantined"
+    (results / "walls.json").write_text(json.dumps({"full_run": full_run, "full": full}))
+    if not failures:
+        failures.update(nightly_row(cfg_path, results, full_run, full, row))
 
     backfill, wall, rss = run_stage("backfill", cfg_path, results) if not failures else ({}, 0.0, 0.0)
     failures.update(backfill.get("failures", {}))

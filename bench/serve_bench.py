@@ -149,6 +149,14 @@ def load(url: str, texts: list[str], clients: int, k: int) -> tuple[list[float],
     return latencies, time.perf_counter() - started, errors
 
 
+def peak_rss_gb(pid: int) -> float:
+    """A live process's peak resident set (VmHWM) in GB: the server's own memory, not this client's."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / (1 << 20)
+    return float("nan")
+
+
 def summary(label: str, latencies: list[float], seconds: float | None = None) -> str:
     p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
     rate = f", {len(latencies) / seconds:,.1f} queries/s" if seconds else ""
@@ -188,6 +196,7 @@ def main() -> None:
             load(url, queries(args.warmup, seed=99), 1, args.k)
             single, single_s, single_errors = load(url, queries(max(20, args.queries // 4), seed=1), 1, args.k)
             concurrent, seconds, errors = load(url, queries(args.queries, seed=2), args.clients, args.k)
+            server_gb = peak_rss_gb(process.pid)
         finally:
             process.terminate()
             process.wait(30)
@@ -203,7 +212,7 @@ def main() -> None:
     p95 = float(np.percentile(concurrent, 95))
     print(f"home: {'synthetic, ' + format(args.posts, ',') + ' posts' if args.home is None else home}; encoder {args.encoder}; "
           f"indexed: {', '.join(f'{s} {n:,}' for s, n in sizes.items())}; cores: {os.cpu_count()}; k={args.k}")
-    print(f"c2c serve started (encoder loaded, text tower warmed) in {startup:.1f} s; {url}")
+    print(f"c2c serve started (encoder loaded, text tower warmed) in {startup:.1f} s; {url}; server peak RSS {server_gb:.2f} GB")
     print(summary("c2c serve, 1 client", single, single_s) + f", errors {single_errors}")
     print(summary(f"c2c serve, {args.clients} clients", concurrent, seconds) + f", errors {errors}")
     print(f"target p95 <= {TARGET_P95_MS:.0f} ms with {args.clients} clients: {'PASS' if p95 <= TARGET_P95_MS and not errors else 'FAIL'} (p95 {p95:.1f} ms)")

@@ -143,7 +143,8 @@ def main() -> int:
                 try:
                     seconds = time_page(page, url, expect)
                 except Exception as error:  # noqa: BLE001 - a page that never renders is a MISS with the reason
-                    print(f"{name} | - | <= {TARGET_S:.0f} s | MISS ({type(error).__name__})")
+                    shown = " ".join(page.inner_text("body").split())[:600] if page.locator("body").count() else ""
+                    print(f"{name} | - | <= {TARGET_S:.0f} s | MISS ({type(error).__name__}; waited for {expect}; the page showed: {shown!r})")
                     failures += 1
                     continue
                 verdict = "PASS" if seconds <= TARGET_S else f"MISS ({seconds / TARGET_S:.2f}x)"

@@ -11,6 +11,7 @@ from c2c_assets.analysis.views import VIEWS
 from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.defs.settings import settings_of
 from c2c_assets.explorer.app import cluster_link
 from c2c_assets.explorer.data import cluster_label
 from c2c_assets.explorer.pipeline import build_explorer
@@ -31,7 +32,7 @@ class AnalysisConfig(dg.Config, AnalysisSettings):
     and validation), declared once in ``c2c_assets.analysis.settings``."""
 
     def settings(self) -> AnalysisSettings:
-        return AnalysisSettings.model_validate(self.model_dump(include=set(AnalysisSettings.model_fields)))
+        return settings_of(self, AnalysisSettings)
 
 
 @dg.multi_asset(

@@ -9,6 +9,7 @@ from c2c_assets import catalog
 from c2c_assets.defs.chunked import chunked_asset
 from c2c_assets.defs.embeddings.partitions import date_encoder, embed_dates_in_chunks, same_date
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.defs.settings import settings_of
 from c2c_assets.embeddings.embed import EmbedSummary, embed_date
 from c2c_assets.embeddings.store import VIEWS
 from c2c_assets.encoders import create_encoder
@@ -30,7 +31,7 @@ class EmbedConfig(dg.Config, RuntimeSettings):
     thin_text_chars: int = 20
 
     def runtime(self) -> RuntimeSettings:
-        return RuntimeSettings.model_validate(self.model_dump(include=set(RuntimeSettings.model_fields)))
+        return settings_of(self, RuntimeSettings)
 
 
 @chunked_asset(

@@ -7,6 +7,7 @@ from c2c_assets.analysis.pipeline import load_truth
 from c2c_assets.defs.embeddings.assets import post_embeddings
 from c2c_assets.defs.embeddings.partitions import all_dates_of_encoder, encoders
 from c2c_assets.defs.resources import C2cResource
+from c2c_assets.defs.settings import settings_of
 from c2c_assets.pricing.categories import predict_categories
 from c2c_assets.pricing.comparables import price_comparables as compute_comparables
 from c2c_assets.pricing.groups import repost_groups
@@ -23,25 +24,31 @@ class PricingConfig(dg.Config, PricingSettings):
     """The run config of price_comparables: exactly ``PricingSettings`` (``c2c_assets.pricing.settings``)."""
 
     def settings(self) -> PricingSettings:
-        return PricingSettings.model_validate(self.model_dump(include=set(PricingSettings.model_fields)))
+        return settings_of(self, PricingSettings)
 
 
 class CategoryConfig(dg.Config, CategorySettings):
     """The run config of predicted_categories: exactly ``CategorySettings``."""
 
     def settings(self) -> CategorySettings:
-        return CategorySettings.model_validate(self.model_dump(include=set(CategorySettings.model_fields)))
+        return settings_of(self, CategorySettings)
+
+
+def _per_encoder(kinds: set[str], description: str):  # -> the asset decorator
+    """Both pricing assets: one partition per encoder, over all of its embedding dates, eager like the analysis."""
+    return dg.asset(
+        partitions_def=encoders, deps=[dg.AssetDep(post_embeddings, partition_mapping=all_dates_of_encoder)],
+        group_name="pricing", kinds=kinds, owners=[OWNER], automation_condition=dg.AutomationCondition.eager(),
+        description=description,
+    )
 
 
 def _floats(row: dict) -> dict:
     return {name: dg.MetadataValue.float(float(value)) for name, value in row.items() if isinstance(value, float)}
 
 
-@dg.asset(
-    partitions_def=encoders,
-    deps=[dg.AssetDep(post_embeddings, partition_mapping=all_dates_of_encoder)],
-    group_name="pricing", kinds={"faiss", "parquet"}, owners=[OWNER],
-    automation_condition=dg.AutomationCondition.eager(),
+@_per_encoder(
+    kinds={"faiss", "parquet"},
     description="For every current post: its k nearest current posts (post side, FAISS) with a usable price (placeholders "
     "such as $0-$1 or 123456 excluded; the post itself and its repost group excluded), their median, 10th-90th percentile "
     "range, count and mean similarity, and a flag underpriced/overpriced with the distance in range widths. Estimation "
@@ -67,11 +74,8 @@ def price_comparables(context: dg.AssetExecutionContext, config: PricingConfig, 
     )
 
 
-@dg.asset(
-    partitions_def=encoders,
-    deps=[dg.AssetDep(post_embeddings, partition_mapping=all_dates_of_encoder)],
-    group_name="pricing", kinds={"scikitlearn", "parquet"}, owners=[OWNER],
-    automation_condition=dg.AutomationCondition.eager(),
+@_per_encoder(
+    kinds={"scikitlearn", "parquet"},
     description="A category and a confidence for every current post: logistic regression or k-NN (chosen on validation) on "
     "the encoder's post vectors, trained on posts with a known category (the sample's labels, else a specific source "
     "category), split by listing group so that a listing and its reposts never straddle train and test. Accuracy and "
