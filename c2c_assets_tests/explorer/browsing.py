@@ -122,6 +122,9 @@ def map_points(page, *, at_least: int = 1, timeout_ms: int = LOAD_TIMEOUT_MS) ->
 def hover_card(page, point: tuple[float, float], timeout_ms: int = 10_000) -> str:
     """Hovers ``point`` (page pixels) until the map's tooltip shows; its text."""
     card = page.locator(TOOLTIP)
+    # Off the map first: the card of a point hovered before stays up until the pointer leaves the map.
+    page.mouse.move(1, 1)
+    card.first.wait_for(state="hidden", timeout=timeout_ms)
     deadline = time.monotonic() + timeout_ms / 1000
     step = 0
     while time.monotonic() < deadline:
