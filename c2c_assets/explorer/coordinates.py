@@ -235,16 +235,17 @@ def layout(
     return Layout(xy, rows, anchors, fitted_with=(sample_size, seed))
 
 
-def nearest_neighbours(vectors: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's ``k`` nearest other rows (ids int32, -1 where fewer exist) and their L2 distances."""
+def nearest_neighbours(vectors: np.ndarray, k: int, seed: int, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's (or each of ``rows``') ``k`` nearest other rows (ids int32, -1 where fewer exist) and their L2 distances."""
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(x)
+    rows = np.arange(n) if rows is None else np.asarray(rows, dtype=np.int64)
     want = min(k + 1, n)
-    if n == 0 or k <= 0:
-        return np.zeros((n, 0), np.int32), np.zeros((n, 0), np.float32)
-    distances, ids = knn(x, x, want, seed)
+    if n == 0 or k <= 0 or len(rows) == 0:
+        return np.zeros((len(rows), max(k, 0)), np.int32), np.zeros((len(rows), max(k, 0)), np.float32)
+    distances, ids = knn(x, x[rows], want, seed)
     # Drop each row itself (usually first; exact duplicates may rank it later), keep k.
-    drop = (ids == np.arange(n)[:, None]) | (ids < 0)
+    drop = (ids == rows[:, None]) | (ids < 0)
     order = np.argsort(drop, axis=1, kind="stable")[:, :k]  # kept columns first, in distance order
     kept_ids = np.take_along_axis(ids, order, axis=1)
     kept_d = np.take_along_axis(distances, order, axis=1)
@@ -256,3 +257,36 @@ def nearest_neighbours(vectors: np.ndarray, k: int, seed: int) -> tuple[np.ndarr
         out_ids = np.pad(out_ids, ((0, 0), (0, pad)), constant_values=-1)
         out_d = np.pad(out_d, ((0, 0), (0, pad)), constant_values=np.nan)
     return out_ids, out_d
+
+
+def update_neighbours(
+    vectors: np.ndarray, k: int, seed: int, ids: np.ndarray, previous: Previous, old_neighbours: np.ndarray, old_distances: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """The nightly neighbours: a post whose vector is unchanged and whose previous ``k`` neighbours all still are
+    keeps its list (re-pointed at today's rows); the others (new, changed, or next to one that changed or left) are
+    searched again over every post. A new post is not offered to the lists kept (they are a day stale at most,
+    like the rest of an approximate neighbour search). None when most lists would be searched anyway.
+
+    ``old_neighbours``/``old_distances``: the previous explorer data's lists, rows of ``previous.ids``.
+    Returns (ids, distances, how many lists were searched)."""
+    x = np.ascontiguousarray(vectors, dtype=np.float32)
+    n = len(x)
+    at = _positions(np.asarray(ids, dtype=object), previous.ids)
+    same = at >= 0
+    same[same] = previous.hashes[at[same]] == vector_hashes(x[same])
+    new_row_of_old = np.full(len(previous.ids) + 1, -1, dtype=np.int64)  # the extra slot maps -1 to -1
+    new_row_of_old[at[same]] = np.flatnonzero(same)
+    kept_ids = np.full((n, k), -1, dtype=np.int64)
+    kept_ids[same] = new_row_of_old[old_neighbours[at[same]]]
+    had = np.zeros((n, k), dtype=bool)
+    had[same] = old_neighbours[at[same]] >= 0
+    stale = ~same | ((kept_ids < 0) & had).any(axis=1)
+    if stale.sum() > REFIT_SHARE * n:
+        return None
+    out_ids = kept_ids.astype(np.int32)
+    out_d = np.full((n, k), np.nan, dtype=np.float32)
+    out_d[same] = old_distances[at[same]]
+    rows = np.flatnonzero(stale)
+    fresh_ids, fresh_d = nearest_neighbours(x, k, seed, rows=rows)
+    out_ids[rows], out_d[rows] = fresh_ids, fresh_d
+    return out_ids, out_d, int(len(rows))

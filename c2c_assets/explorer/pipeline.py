@@ -26,6 +26,7 @@ class ExplorerResult:
     png: Path
     refitted: bool  # UMAP fitted in this run (else the stored fit placed only the new and changed posts)
     kept: int  # posts that kept their previous coordinates
+    neighbours_searched: int  # posts whose neighbours were searched (the others kept theirs)
 
 
 def explorer_folder(home: C2cHome, encoder: str) -> Path:
@@ -50,7 +51,8 @@ def build_explorer(home: C2cHome, encoder: str, settings: AnalysisSettings, inbo
         names=built.labels,
     )  # fmt: skip
     return ExplorerResult(
-        table.num_rows, built.sample_size, location, location.stat().st_size, page, png, built.layout.refitted, built.layout.kept
+        table.num_rows, built.sample_size, location, location.stat().st_size, page, png, built.layout.refitted, built.layout.kept,
+        built.neighbours_searched,
     )
 
 

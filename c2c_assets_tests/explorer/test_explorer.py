@@ -206,3 +206,37 @@ def test_hostile_export_in_chromium_from_disk(tmp_path: Path, open_page) -> None
     page.get_by_text("4 / 12 points").wait_for()
     assert points(page) == (4, 12)
     assert_clean(log)
+
+
+def test_a_nightly_searches_neighbours_only_where_they_changed():
+    """New and changed posts, and posts next to one that changed or left, get their neighbours searched again;
+    every other post keeps its list, re-pointed at today's rows."""
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(6, 8))
+    x = (centres[rng.integers(0, 6, 600)] + 0.2 * rng.normal(size=(600, 8))).astype(np.float32)
+    ids = np.asarray([f"p:{i:04d}" for i in range(600)], dtype=object)
+    old_ids, old_d = coordinates.nearest_neighbours(x, NEIGHBOURS, 0)
+    previous = coordinates.Previous(
+        coordinates.Anchors(ids[:10], x[:10], np.zeros((10, 2), np.float32)), ids, coordinates.vector_hashes(x),
+        np.zeros((600, 2), np.float32),
+    )
+    # The next day: posts 0-4 changed, 5-7 left, ten new ones; rows are sorted by post id as the lake's are.
+    today = x.copy()
+    today[:5] += 0.5
+    new = (centres[rng.integers(0, 6, 10)] + 0.2 * rng.normal(size=(10, 8))).astype(np.float32)
+    today_ids = np.concatenate([ids[:5], ids[8:], np.asarray([f"q:{i}" for i in range(10)], dtype=object)])
+    today_x = np.concatenate([today[:5], today[8:], new])
+    found, distances, searched = coordinates.update_neighbours(today_x, NEIGHBOURS, 0, today_ids, previous, old_ids.astype(np.int64), old_d)
+
+    fresh, fresh_d = coordinates.nearest_neighbours(today_x, NEIGHBOURS, 0)
+    row_of = {pid: i for i, pid in enumerate(today_ids)}
+    touched = {i for i in range(8)}  # changed or gone
+    stale_old = {i for i in range(600) if i < 5 or any(j in touched for j in old_ids[i])}
+    expected_searched = {row_of[ids[i]] for i in stale_old if ids[i] in row_of} | set(range(len(today_ids) - 10, len(today_ids)))
+    assert searched == len(expected_searched) < len(today_ids) // 2
+    for row in expected_searched:  # searched again: what a full search finds
+        assert list(found[row]) == list(fresh[row]) and np.allclose(distances[row], fresh_d[row])
+    for old_row in set(range(8, 600)) - stale_old:  # kept: the same posts as yesterday, at today's rows
+        row = row_of[ids[old_row]]
+        assert [today_ids[j] for j in found[row]] == [ids[j] for j in old_ids[old_row]]
+        assert np.allclose(distances[row], old_d[old_row])

@@ -153,6 +153,7 @@ def explorer(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2c
             "umap_sample_size": result.sample_size,
             "umap_refitted": result.refitted,
             "posts_kept_in_place": result.kept,
+            "neighbours_searched": result.neighbours_searched,
             "data_bytes": result.data_bytes,
         }
     )
