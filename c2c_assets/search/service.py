@@ -90,10 +90,16 @@ class LoadedIndex:
         self.build_dir = build_dir
         self.meta = json.loads((build_dir / "meta.json").read_text())
         path = str(build_dir / "index.faiss")
-        try:
-            self.index = faiss.read_index(path, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-        except RuntimeError:  # an index type FAISS cannot map: read it
-            self.index = faiss.read_index(path)
+        # IO_FLAG_MMAP_IFC maps the vectors of flat and HNSW indexes in place (1.2M x 384 HNSW: opened in 0.04 s at
+        # 1.3 GB peak RSS, against 4.5 s and 2.2 GB with IO_FLAG_MMAP, which reads their storage whole); IVF maps
+        # its lists with IO_FLAG_MMAP.
+        for flags in (faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY, faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY, 0):
+            try:
+                self.index = faiss.read_index(path, flags)
+                break
+            except RuntimeError:  # an index type FAISS cannot map this way: the next way
+                if flags == 0:
+                    raise
         idx.set_search_params(self.index, idx.IndexPlan(self.meta["kind"], self.meta["params"]))
         self.ids = pq.read_table(build_dir / "ids.parquet", memory_map=True)
         self._lock = threading.Lock()  # efSearch is set per query on the shared index
