@@ -121,7 +121,7 @@ def _update_neighbours(home: C2cHome, sql: str, ids: pa.Table, old: pa.Table, in
         died = db.sql("""SELECT o.row FROM old_rows AS o ANTI JOIN cur_ids AS c ON c.post_id = o.post_id AND c.content_key = o.content_key
                          WHERE o.alive""").to_arrow_table().column(0).to_numpy()
     m, n_now = len(fresh), ids.num_rows
-    if m > 0.2 * n_now:
+    if m > K.FULL_ABOVE_SHARE * n_now:
         return "most vectors changed (a new encoder version?)"
     if meta["kind"] == "Flat" and n_now > K.EXACT_ROWS:
         return "the posts outgrew the exact index"

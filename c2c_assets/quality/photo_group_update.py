@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from c2c_assets.home import C2cHome
 from c2c_assets.quality import state as S
 from c2c_assets.quality import thresholds as T
-from c2c_assets.quality.lake_io import current_photos_sql, current_posts, fetch, read, table_file, write
+from c2c_assets.quality.lake_io import current_photos_sql, current_posts, read, table_file, write
 from c2c_assets.quality.photo_groups import EXACT_ROWS, NPROBE, binary_index, components, near_pairs
 from c2c_assets.quality.photos import colour_layouts, hash_codes
 from c2c_assets.quality.schema import PHOTO_GROUPS

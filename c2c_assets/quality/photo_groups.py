@@ -9,7 +9,6 @@ one group; a photo that could not be hashed is a group of its own.
 
 from __future__ import annotations
 
-import hashlib
 import math
 
 import numpy as np
@@ -80,14 +79,3 @@ def components(n: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
 
     graph = coo_matrix((np.ones(first.size, dtype=np.int8), (first, second)), shape=(n, n))
     return connected_components(graph, directed=False)[1]
-
-
-def group_ids(keys: np.ndarray, labels: np.ndarray, prefix: str) -> np.ndarray:
-    """A stable id per component: a hash of its smallest key (the same group keeps its id as it grows by
-    members that sort after it)."""
-    order = np.lexsort((keys, labels))
-    first_of = {}
-    for row in order:
-        first_of.setdefault(int(labels[row]), keys[row])
-    names = {label: prefix + hashlib.blake2b(str(key).encode(), digest_size=6).hexdigest() for label, key in first_of.items()}
-    return np.array([names[int(label)] for label in labels], dtype=object)

@@ -1,23 +1,19 @@
-"""The quality tables from the lake: photo hashes (incremental), photo groups, post flags; per encoder the
-post k-NN, repost groups and scores (``encoder_pipeline``). Each step reads the lake, computes with the
-plain functions of this package and publishes one partition atomically."""
+"""The quality tables from the lake: photo hashes (each photo once), photo groups (``photo_group_update``),
+post flags (``flags``); per encoder the post k-NN, repost groups and scores (``encoder_pipeline``). Each step
+reads the lake, computes with the plain functions of this package and publishes one partition atomically;
+all but the scores update their table from the stored state (``state``) rather than rebuild it."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from c2c_assets.home import C2cHome
-from c2c_assets.quality import thresholds as T
-from c2c_assets.quality.lake_io import current_photos_sql, current_posts, fetch, read, write
-from c2c_assets.quality.photo_groups import components, group_ids, near_pairs
-from c2c_assets.quality.photos import colour_layouts, hash_codes, hash_photos
-from c2c_assets.quality.schema import PHOTO_GROUPS, PHOTO_HASHES, POST_FLAGS
-from c2c_assets.quality.text import placeholder_price, text_components, text_flags
+from c2c_assets.quality.lake_io import current_photos_sql, fetch, read, write
+from c2c_assets.quality.photos import hash_photos
+from c2c_assets.quality.schema import PHOTO_HASHES
 from c2c_assets.warehouse import lake_relation, scratch
 
 

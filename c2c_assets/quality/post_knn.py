@@ -37,6 +37,7 @@ REVERSE_K = 40  # how deep a new post looks for the old rows whose lists it may 
 QUERY_BATCH = 16_384
 REBUILD_GROWTH = 2.0  # an IVF trained on n vectors is rebuilt past REBUILD_GROWTH * n (lists grow unbalanced)
 MAX_DEAD_SHARE = 0.1
+FULL_ABOVE_SHARE = 0.5  # more new or changed vectors than this share: rebuilt (as cheap, and a new encoder version)
 _TRAIN_PER_LIST = 32
 
 

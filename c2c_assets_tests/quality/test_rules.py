@@ -91,10 +91,14 @@ def test_binary_near_pairs_find_planted_copies(exact_rows):
 
 
 def test_group_ids_are_stable_as_a_group_grows():
-    keys = np.array(["b", "a", "c"], dtype=object)
-    before = photo_groups.group_ids(keys[:2], np.array([0, 0]), "p")
-    after = photo_groups.group_ids(keys, np.array([4, 4, 4]), "p")
-    assert before[0] == after[0] == after[2]
+    from c2c_assets.quality.photo_group_update import _anchor_ids
+
+    day = np.datetime64("2024-03-01")
+    keys = np.array(["b" * 64, "c" * 64, "a" * 64], dtype=object)
+    before = _anchor_ids(keys[:2], np.array([day, day]), np.array([0, 0]))
+    # A photo seen a day later joins: the group keeps its name, though the new photo's sha256 sorts first.
+    after = _anchor_ids(keys, np.array([day, day, day + 1]), np.array([4, 4, 4]))
+    assert before[0] == before[1] == after[0] == after[2] == "p" + "b" * 16
 
 
 def test_scores_follow_the_definitions():
