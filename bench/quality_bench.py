@@ -170,28 +170,36 @@ def build_lake(home, n_posts: int, dim: int, day: date, start: int, rng: np.rand
     write_partition(home.lake, "post_embeddings", {"date": day.isoformat(), "encoder": "synthetic"}, embeddings)
 
 
-def scale_child(n_posts: int, dim: int, seed: int) -> dict:
+def scale_child(phase: str, folder: str, n_posts: int, dim: int, seed: int) -> dict:
+    """One phase in its own process, so that each peak RSS is its own: ``build`` (the synthetic lake),
+    ``run`` (the group), ``day`` (one more scrape date)."""
     from c2c_assets.home import C2cHome
 
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(0, 1, (max(20, n_posts // 500), dim)).astype(np.float32)
+    home = C2cHome(Path(folder) / "home").ensure()
+    centres = np.random.default_rng(seed).normal(0, 1, (max(20, n_posts // 500), dim)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    with tempfile.TemporaryDirectory(prefix="quality-bench-") as folder:
-        home = C2cHome(Path(folder) / "home").ensure()
-        t = time.perf_counter()
-        build_lake(home, n_posts, dim, date(2024, 3, 1), 0, rng, centres)
-        built = time.perf_counter() - t
-        full, full_modes = run_group(home, "synthetic")
-        peak_full = _peak_gb()
-        build_lake(home, DAY_POSTS, dim, date(2024, 3, 2), n_posts, rng, centres)
-        day, day_modes = run_group(home, "synthetic")
-    return {"posts": n_posts, "dim": dim, "build_s": round(built, 1), "full": full, "day": day, "full_modes": full_modes,
-            "day_modes": day_modes, "peak_gb": round(max(peak_full, _peak_gb()), 2), "load": os.getloadavg()}
+    start = time.perf_counter()
+    if phase == "build":
+        build_lake(home, n_posts, dim, date(2024, 3, 1), 0, np.random.default_rng([seed, 1]), centres)
+        return {"build_s": round(time.perf_counter() - start, 1)}
+    if phase == "day":
+        build_lake(home, DAY_POSTS, dim, date(2024, 3, 2), n_posts, np.random.default_rng([seed, 2]), centres)
+        return {"build_s": round(time.perf_counter() - start, 1)}
+    steps, modes = run_group(home, "synthetic")
+    return {"steps": steps, "modes": modes, "peak_gb": round(_peak_gb(), 2), "load": os.getloadavg()}
 
 
 def scale_mode(n_posts: int, dim: int, seed: int, rate: float) -> None:
     load_before = os.getloadavg()
-    out = measure.child(__file__, ["scale", "--posts", str(n_posts), "--dim", str(dim), "--seed", str(seed)])
+    with tempfile.TemporaryDirectory(prefix="quality-bench-") as folder:
+        def phase(name: str) -> dict:
+            return measure.child(__file__, ["scale", "--phase", name, "--folder", folder, "--posts", str(n_posts), "--dim", str(dim), "--seed", str(seed)])
+
+        built, full = phase("build"), phase("run")
+        phase("day")
+        day = phase("run")
+    out = {"build_s": built["build_s"], "full": full["steps"], "day": day["steps"], "day_modes": day["modes"], "load": day["load"],
+           "peak_gb": max(full["peak_gb"], day["peak_gb"])}
     full_s, day_s = sum(_walls(out["full"]).values()), sum(_walls(out["day"]).values())
     full_cpu, day_cpu = _cpu(out["full"]), _cpu(out["day"])
     day_hashing, full_hashing = 2 * DAY_POSTS / rate, 2 * n_posts / rate
@@ -201,7 +209,8 @@ def scale_mode(n_posts: int, dim: int, seed: int, rate: float) -> None:
     print(f"+1 day ({DAY_POSTS:,} posts): " + ", ".join(f"{k} {v:.1f} s" for k, v in _walls(out["day"]).items()) + f"  = {day_s:.1f} s (CPU {day_cpu:.1f} s)")
     print("  modes of the day: " + ", ".join(f"{k} {v}" for k, v in out["day_modes"].items()))
     print(f"target whole group <= 300 s: {'PASS' if full_s <= TARGETS['full_s'] else 'MISS'} ({full_s:.1f} s wall, {full_cpu:.1f} s CPU)")
-    print(f"target peak RSS <= 4 GB: {'PASS' if out['peak_gb'] <= TARGETS['peak_gb'] else 'MISS'} ({out['peak_gb']:.2f} GB)")
+    print(f"target peak RSS <= 4 GB: {'PASS' if out['peak_gb'] <= TARGETS['peak_gb'] else 'MISS'} ({out['peak_gb']:.2f} GB, the group's process; "
+          f"the synthetic lake is built in another)")
     share = day_s / full_s
     print(f"target one day <= 5% of the full run (both from stored photo hashes): {'PASS' if share <= TARGETS['day_share'] else 'MISS'} "
           f"({day_s:.1f} s / {full_s:.1f} s = {share:.1%} wall; CPU {day_cpu / full_cpu:.1%})")
@@ -220,9 +229,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hash-rate", type=float, default=None, help="photos/s for the day's hashing (default: measured on --home)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["build", "run", "day"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(scale_child(args.posts, args.dim, args.seed)))
+        print(json.dumps(scale_child(args.phase, args.folder, args.posts, args.dim, args.seed)))
     elif args.mode == "sample":
         sample_mode(args.home)
     else:

@@ -63,16 +63,18 @@ def _neighbour_table(post_ids: pa.Array, keys: pa.Array, alive: np.ndarray, rows
 def build_post_neighbours(home: C2cHome, encoder: str, k: int = T.POST_NEIGHBOURS) -> dict[str, Any]:
     """The ``k`` nearest current posts of every current post (cosine of the post vectors), updated from the
     stored table and index where nothing forces a rebuild (``post_knn``)."""
-    from c2c_assets.embeddings.store import current_side_shape, current_vectors_sql
+    from c2c_assets.embeddings.store import current_vectors_sql, encoder_files
     from c2c_assets.quality import post_knn as K
+    from c2c_assets.storage import read_schema
 
     sql = current_vectors_sql(home, encoder, "vector")
-    shape = current_side_shape(home, encoder, "vector")
-    if sql is None or shape is None:
+    ids = None if sql is None else _vector_ids(home, sql)
+    if ids is None or ids.num_rows == 0:
         raise ValueError(f"encoder {encoder!r} has no current vectors: run `c2c embed -e {encoder}` first")
-    ids = _vector_ids(home, sql)
+    # The width from the newest partition's schema (a fixed-size list): no scan of the vectors.
+    dim = read_schema(encoder_files(home, encoder, newest_first=True)[0]).field("vector").type.list_size
     output = table_file(home, NEIGHBOURS, encoder)
-    sig = S.signature(table=NEIGHBOURS, k=k, dim=shape[1])
+    sig = S.signature(table=NEIGHBOURS, k=k, dim=dim)
     stored = S.load(home, NEIGHBOURS, output, sig, encoder)
     run = int(stored.meta.get("version", 0)) + 1
     reason, result = stored.full_reason, None

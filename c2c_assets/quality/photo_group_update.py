@@ -51,8 +51,9 @@ def _anchor_ids(shas: np.ndarray, first_seen: np.ndarray, labels: np.ndarray) ->
     order = np.lexsort((shas, first_seen, labels))
     ordered = labels[order]
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    anchor_of_label = dict(zip(ordered[starts].tolist(), order[starts].tolist(), strict=True))
-    anchors = np.fromiter((anchor_of_label[label] for label in labels.tolist()), dtype=np.int64, count=len(labels))
+    anchor_of_label = np.zeros(int(labels.max()) + 1 if len(labels) else 0, dtype=np.int64)
+    anchor_of_label[ordered[starts]] = order[starts]
+    anchors = anchor_of_label[labels]
     names = pc.binary_join_element_wise("p", pc.utf8_slice_codeunits(pa.array(shas[anchors], pa.string()), 0, 16), "")
     return names.to_numpy(zero_copy_only=False)
 

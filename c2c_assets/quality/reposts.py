@@ -70,8 +70,12 @@ def _photo_edges(home: C2cHome, post_ids: pa.Array, region: pa.Array | None) -> 
             WHERE true {restrict} GROUP BY g.group_id HAVING count(DISTINCT p.post_id) > 1
         """).fetchall()
     firsts, seconds = [], []
-    for (members,) in rows:
-        at = _index_of(pa.array(members, pa.string()), post_ids)
+    lists = pa.array([members for (members,) in rows], pa.list_(pa.string()))
+    # One lookup for every member of every group (a lookup per group would hash the million post ids each time).
+    flat = _index_of(lists.flatten(), post_ids)
+    offsets = lists.offsets.to_numpy()
+    for start, stop in zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True):
+        at = flat[start:stop]
         at = at[at >= 0]
         if len(at) <= _CHAIN_ABOVE:
             i, j = np.triu_indices(len(at), 1)
@@ -213,23 +217,26 @@ def _rows(posts: pa.Table, labels: np.ndarray, evidence: dict, kept: dict[int, s
         how[b] |= kinds
     for row, text in kept.items():
         how[row] |= set((text or "").split("+")) - {""}
-    post_ids = posts.column("post_id").to_numpy(zero_copy_only=False)
-    first_seen = posts.column("first_seen").cast(pa.int32()).to_numpy(zero_copy_only=False)
-    sources = posts.column("source").to_numpy(zero_copy_only=False)
-    # A group is named after its earliest listing (first scrape, then post id): stable as the group grows.
-    order = grouped[np.lexsort((post_ids[grouped], first_seen[grouped], labels[grouped]))]
+    # Only the grouped posts are read out of Arrow (a few percent of a million); ``at`` maps a post row to them.
+    chosen = posts.take(pa.array(grouped))
+    at = dict(zip(grouped.tolist(), range(len(grouped)), strict=True))
+    post_ids = dict(zip(grouped.tolist(), chosen.column("post_id").to_pylist(), strict=True))
+    first_seen = chosen.column("first_seen").cast(pa.int32()).to_numpy(zero_copy_only=False)
+    sources = chosen.column("source").to_pylist()
+    # A group is named after its earliest listing (first scrape, then post id; rows are in post id order).
+    order = grouped[np.lexsort((grouped, first_seen, labels[grouped]))]
     members: dict[int, list[int]] = defaultdict(list)
     for row in order.tolist():
         members[int(labels[row])].append(row)
     out = []
-    last_seen, first_dates = posts.column("last_seen").to_pylist(), posts.column("first_seen").to_pylist()
+    last_seen, first_dates = chosen.column("last_seen").to_pylist(), chosen.column("first_seen").to_pylist()
     for group in members.values():
         gid = "r" + hashlib.blake2b(post_ids[group[0]].encode(), digest_size=6).hexdigest()
-        sites = len({sources[i] for i in group})
+        sites = len({sources[at[i]] for i in group})
         for i in group:
             out.append({
-                "group_id": gid, "post_id": post_ids[i], "encoder": encoder, "source": sources[i],
-                "price_usd": None if np.isnan(prices[i]) else float(prices[i]), "first_seen": first_dates[i],
-                "last_seen": last_seen[i], "group_posts": len(group), "group_sites": sites, "evidence": "+".join(sorted(how[i])),
+                "group_id": gid, "post_id": post_ids[i], "encoder": encoder, "source": sources[at[i]],
+                "price_usd": None if np.isnan(prices[i]) else float(prices[i]), "first_seen": first_dates[at[i]],
+                "last_seen": last_seen[at[i]], "group_posts": len(group), "group_sites": sites, "evidence": "+".join(sorted(how[i])),
             })
     return pa.Table.from_pylist(out, schema=REPOST_GROUPS).sort_by([("group_id", "ascending"), ("post_id", "ascending")])
