@@ -189,7 +189,10 @@ def _with_counts(rows: pa.Table, counts: pa.Table, old: pa.Table | None, run: in
         old_at = pc.index_in(rows.column("sha256"), value_set=old.column("sha256")).to_numpy(zero_copy_only=False)
         old_take = pa.array(np.where(np.isnan(old_at.astype(np.float64)), 0, old_at).astype(np.int64))
     for name in ("group_photos", "group_posts", "group_items", "stock", "version"):
-        fresh = pa.array(np.full(rows.num_rows, run), pa.int64()) if name == "version" else counts.column(name).take(take)
+        if name == "version":
+            fresh = pa.array(np.full(rows.num_rows, run), pa.int64())
+        else:  # nothing counted (a run with nothing new): every row keeps its old counts
+            fresh = counts.column(name).take(take) if counts.num_rows else pa.nulls(rows.num_rows, counts.schema.field(name).type)
         columns[name] = fresh if old is None else pc.if_else(pa.array(counted), fresh, old.column(name).take(old_take))
     table = pa.table({"group_id": rows.column("group_id"), "sha256": rows.column("sha256"), **{n: columns[n] for n in ("group_photos", "group_posts", "group_items", "stock")},
                       "first_seen": rows.column("first_seen"), "version": columns["version"]})

@@ -58,21 +58,26 @@ def runs(tmp_path_factory):
         embed(home, instance, "default", DAYS[2])
         nightly = _run(home, instance)
         updated = _tables(home)
+        idle = _run(home, instance)  # nothing new: an update that changes nothing
+        assert _tables(home) == updated
         shutil.rmtree(state.state_dir(home, "x").parent)
         rebuilt_meta = _run(home, instance)
         rebuilt = _tables(home)
-    return {"first": first, "nightly": nightly, "updated": updated, "rebuilt_meta": rebuilt_meta, "rebuilt": rebuilt}
+    return {"first": first, "nightly": nightly, "idle": idle, "updated": updated, "rebuilt_meta": rebuilt_meta, "rebuilt": rebuilt}
 
 
 def test_a_new_day_updates_instead_of_rebuilding(runs):
     for asset in ("photo_groups", "post_flags", "post_neighbours", "repost_groups"):
         assert runs["first"][asset]["mode"] == "full", (asset, runs["first"][asset])
         assert runs["nightly"][asset]["mode"] == "incremental", (asset, runs["nightly"][asset])
+        assert runs["idle"][asset]["mode"] == "incremental", (asset, runs["idle"][asset])
         assert runs["rebuilt_meta"][asset]["mode"] == "full", asset
     nightly = runs["nightly"]
     assert nightly["post_neighbours"]["searched"] < nightly["post_neighbours"]["posts"]
     assert nightly["post_flags"]["posts_recomputed"] < nightly["post_flags"]["posts"]
     assert nightly["photo_groups"]["groups_updated"] < nightly["photo_groups"]["groups"]
+    idle = runs["idle"]
+    assert idle["post_neighbours"]["searched"] == 0 and idle["post_flags"]["posts_recomputed"] == 0
 
 
 @pytest.mark.parametrize("table", sorted(KEYS))
