@@ -41,7 +41,7 @@ def run_group(home, encoder: str) -> tuple[dict[str, float], dict[str, str]]:  #
     from c2c_assets.quality import encoder_pipeline as E
     from c2c_assets.quality import pipeline as P
 
-    steps, modes = {}, {}
+    steps, modes, peaks = {}, {}, {}
     for name, call in (
         ("photo_hashes", lambda: P.update_photo_hashes(home)),
         ("photo_groups", lambda: P.build_photo_groups(home)),
@@ -54,17 +54,19 @@ def run_group(home, encoder: str) -> tuple[dict[str, float], dict[str, str]]:  #
         result = call()
         steps[name] = round(time.perf_counter() - start, 2)
         steps[f"{name}_cpu"] = round(time.process_time() - cpu, 2)
+        peaks[name] = round(_peak_gb(), 2)  # the high-water mark after the step: the step that raised it is the peak's
         stats = result[1] if isinstance(result, tuple) else result
         if "mode" in stats:
             modes[name] = stats["mode"] + (f" ({stats['full_reason']})" if stats.get("full_reason") else "")
+    steps["peak_gb_after"] = peaks
     return steps, modes
 
 
-def _walls(steps: dict[str, float]) -> dict[str, float]:
-    return {k: v for k, v in steps.items() if not k.endswith("_cpu")}
+def _walls(steps: dict) -> dict[str, float]:
+    return {k: v for k, v in steps.items() if not k.endswith("_cpu") and k != "peak_gb_after"}
 
 
-def _cpu(steps: dict[str, float]) -> float:
+def _cpu(steps: dict) -> float:
     return sum(v for k, v in steps.items() if k.endswith("_cpu"))
 
 
@@ -209,6 +211,7 @@ def scale_mode(n_posts: int, dim: int, seed: int, rate: float) -> None:
     print(f"+1 day ({DAY_POSTS:,} posts): " + ", ".join(f"{k} {v:.1f} s" for k, v in _walls(out["day"]).items()) + f"  = {day_s:.1f} s (CPU {day_cpu:.1f} s)")
     print("  modes of the day: " + ", ".join(f"{k} {v}" for k, v in out["day_modes"].items()))
     print(f"target whole group <= 300 s: {'PASS' if full_s <= TARGETS['full_s'] else 'MISS'} ({full_s:.1f} s wall, {full_cpu:.1f} s CPU)")
+    print("peak RSS after each step of the full run (GB): " + ", ".join(f"{k} {v:.2f}" for k, v in out["full"]["peak_gb_after"].items()))
     print(f"target peak RSS <= 4 GB: {'PASS' if out['peak_gb'] <= TARGETS['peak_gb'] else 'MISS'} ({out['peak_gb']:.2f} GB, the group's process; "
           f"the synthetic lake is built in another)")
     share = day_s / full_s
