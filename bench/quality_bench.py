@@ -13,6 +13,8 @@ adds the day's hashing at the rate measured on real stored photos (``--hash-rate
 from __future__ import annotations
 
 import argparse
+import os
+import hashlib
 import json
 import resource
 import sys
@@ -35,11 +37,11 @@ def _peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1 << 20)
 
 
-def run_group(home, encoder: str) -> dict[str, float]:  # noqa: ANN001
+def run_group(home, encoder: str) -> tuple[dict[str, float], dict[str, str]]:  # noqa: ANN001
     from c2c_assets.quality import encoder_pipeline as E
     from c2c_assets.quality import pipeline as P
 
-    steps = {}
+    steps, modes, peaks = {}, {}, {}
     for name, call in (
         ("photo_hashes", lambda: P.update_photo_hashes(home)),
         ("photo_groups", lambda: P.build_photo_groups(home)),
@@ -49,17 +51,22 @@ def run_group(home, encoder: str) -> dict[str, float]:  # noqa: ANN001
         ("post_scores", lambda: E.build_post_scores(home, encoder)),
     ):
         start, cpu = time.perf_counter(), time.process_time()
-        call()
+        result = call()
         steps[name] = round(time.perf_counter() - start, 2)
         steps[f"{name}_cpu"] = round(time.process_time() - cpu, 2)
-    return steps
+        peaks[name] = round(_peak_gb(), 2)  # the high-water mark after the step: the step that raised it is the peak's
+        stats = result[1] if isinstance(result, tuple) else result
+        if "mode" in stats:
+            modes[name] = stats["mode"] + (f" ({stats['full_reason']})" if stats.get("full_reason") else "")
+    steps["peak_gb_after"] = peaks
+    return steps, modes
 
 
-def _walls(steps: dict[str, float]) -> dict[str, float]:
-    return {k: v for k, v in steps.items() if not k.endswith("_cpu")}
+def _walls(steps: dict) -> dict[str, float]:
+    return {k: v for k, v in steps.items() if not k.endswith("_cpu") and k != "peak_gb_after"}
 
 
-def _cpu(steps: dict[str, float]) -> float:
+def _cpu(steps: dict) -> float:
     return sum(v for k, v in steps.items() if k.endswith("_cpu"))
 
 
@@ -69,7 +76,7 @@ def sample_mode(home_dir: str) -> None:
     from c2c_assets.quality.evaluation import evaluate
 
     home = C2cHome.from_env(home_dir)
-    steps = run_group(home, "default")
+    steps, _ = run_group(home, "default")
     scores = evaluate(home, home.inbox)
     print(f"quality group on {home.root}: " + ", ".join(f"{k} {v:.1f} s" for k, v in _walls(steps).items()))
     print(f"{'kind':<24}{'precision':>10}{'recall':>8}{'f1':>8}{'predicted':>10}{'truth':>7}")
@@ -132,7 +139,8 @@ def build_lake(home, n_posts: int, dim: int, day: date, start: int, rng: np.rand
         vectors[c] = vectors[o] + rng.normal(0, 0.01, dim)
         codes[2 * c] = codes[2 * o] ^ (rng.random(64 * 8) < 0.05).reshape(64, 8).dot(1 << np.arange(8)).astype(np.uint8)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    shas = [f"{i:064x}" for i in range(2 * start, 2 * (start + n_posts))]
+    # Photos are stored by sha256: uniformly random hex, as real ones are.
+    shas = [hashlib.sha256(b"%d" % i).hexdigest() for i in range(2 * start, 2 * (start + n_posts))]
     posts = pa.table({
         "post_id": post_ids, "source": [p.split(":")[0] for p in post_ids], "title": [t[:40] for t in texts], "description": texts,
         "price_usd": prices, "url": [None] * n_posts, "scrape_date": pa.array([day] * n_posts, pa.date32()),
@@ -164,36 +172,55 @@ def build_lake(home, n_posts: int, dim: int, day: date, start: int, rng: np.rand
     write_partition(home.lake, "post_embeddings", {"date": day.isoformat(), "encoder": "synthetic"}, embeddings)
 
 
-def scale_child(n_posts: int, dim: int, seed: int) -> dict:
+def scale_child(phase: str, folder: str, n_posts: int, dim: int, seed: int) -> dict:
+    """One phase in its own process, so that each peak RSS is its own: ``build`` (the synthetic lake),
+    ``run`` (the group), ``day`` (one more scrape date)."""
     from c2c_assets.home import C2cHome
 
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(0, 1, (max(20, n_posts // 500), dim)).astype(np.float32)
+    home = C2cHome(Path(folder) / "home").ensure()
+    centres = np.random.default_rng(seed).normal(0, 1, (max(20, n_posts // 500), dim)).astype(np.float32)
     centres /= np.linalg.norm(centres, axis=1, keepdims=True)
-    with tempfile.TemporaryDirectory(prefix="quality-bench-") as folder:
-        home = C2cHome(Path(folder) / "home").ensure()
-        t = time.perf_counter()
-        build_lake(home, n_posts, dim, date(2024, 3, 1), 0, rng, centres)
-        built = time.perf_counter() - t
-        full = run_group(home, "synthetic")
-        peak_full = _peak_gb()
-        build_lake(home, DAY_POSTS, dim, date(2024, 3, 2), n_posts, rng, centres)
-        day = run_group(home, "synthetic")
-    return {"posts": n_posts, "dim": dim, "build_s": round(built, 1), "full": full, "day": day, "peak_gb": round(max(peak_full, _peak_gb()), 2)}
+    start = time.perf_counter()
+    if phase == "build":
+        build_lake(home, n_posts, dim, date(2024, 3, 1), 0, np.random.default_rng([seed, 1]), centres)
+        return {"build_s": round(time.perf_counter() - start, 1)}
+    if phase == "day":
+        build_lake(home, DAY_POSTS, dim, date(2024, 3, 2), n_posts, np.random.default_rng([seed, 2]), centres)
+        return {"build_s": round(time.perf_counter() - start, 1)}
+    steps, modes = run_group(home, "synthetic")
+    return {"steps": steps, "modes": modes, "peak_gb": round(_peak_gb(), 2), "load": os.getloadavg()}
 
 
 def scale_mode(n_posts: int, dim: int, seed: int, rate: float) -> None:
-    out = measure.child(__file__, ["scale", "--posts", str(n_posts), "--dim", str(dim), "--seed", str(seed)])
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="quality-bench-") as folder:
+        def phase(name: str) -> dict:
+            return measure.child(__file__, ["scale", "--phase", name, "--folder", folder, "--posts", str(n_posts), "--dim", str(dim), "--seed", str(seed)])
+
+        built, full = phase("build"), phase("run")
+        phase("day")
+        day = phase("run")
+    out = {"build_s": built["build_s"], "full": full["steps"], "day": day["steps"], "day_modes": day["modes"], "load": day["load"],
+           "peak_gb": max(full["peak_gb"], day["peak_gb"])}
     full_s, day_s = sum(_walls(out["full"]).values()), sum(_walls(out["day"]).values())
-    day_hashing = 2 * DAY_POSTS / rate
+    full_cpu, day_cpu = _cpu(out["full"]), _cpu(out["day"])
+    day_hashing, full_hashing = 2 * DAY_POSTS / rate, 2 * n_posts / rate
+    print(f"load average before / after: {' '.join(f'{v:.1f}' for v in load_before)} / {' '.join(f'{v:.1f}' for v in out['load'])} (2 cores)")
     print(f"synthetic lake: {n_posts:,} posts, {2 * n_posts:,} photo hashes, {n_posts:,} vectors of {dim} dims (built in {out['build_s']} s)")
-    print("full run (wall):  " + ", ".join(f"{k} {v:.1f} s" for k, v in _walls(out["full"]).items()) + f"  = {full_s:.1f} s (CPU {_cpu(out['full']):.1f} s)")
-    print(f"+1 day ({DAY_POSTS:,} posts): " + ", ".join(f"{k} {v:.1f} s" for k, v in _walls(out["day"]).items())
-          + f"  + hashing {2 * DAY_POSTS:,} real photos at {rate:.0f}/s = {day_hashing:.1f} s  => {day_s + day_hashing:.1f} s (CPU {_cpu(out['day']):.1f} s + hashing)")
-    print(f"target whole group <= 300 s: {'PASS' if full_s <= TARGETS['full_s'] else 'MISS'} ({full_s:.1f} s)")
-    print(f"target peak RSS <= 4 GB: {'PASS' if out['peak_gb'] <= TARGETS['peak_gb'] else 'MISS'} ({out['peak_gb']:.2f} GB)")
-    share = (day_s + day_hashing) / full_s
-    print(f"target one day <= 5% of the full run: {'PASS' if share <= TARGETS['day_share'] else 'MISS'} ({share:.1%})")
+    print("full run (wall):  " + ", ".join(f"{k} {v:.1f} s" for k, v in _walls(out["full"]).items()) + f"  = {full_s:.1f} s (CPU {full_cpu:.1f} s)")
+    print(f"+1 day ({DAY_POSTS:,} posts): " + ", ".join(f"{k} {v:.1f} s" for k, v in _walls(out["day"]).items()) + f"  = {day_s:.1f} s (CPU {day_cpu:.1f} s)")
+    print("  modes of the day: " + ", ".join(f"{k} {v}" for k, v in out["day_modes"].items()))
+    print(f"target whole group <= 300 s: {'PASS' if full_s <= TARGETS['full_s'] else 'MISS'} ({full_s:.1f} s wall, {full_cpu:.1f} s CPU)")
+    print("peak RSS after each step of the full run (GB): " + ", ".join(f"{k} {v:.2f}" for k, v in out["full"]["peak_gb_after"].items()))
+    print(f"target peak RSS <= 4 GB: {'PASS' if out['peak_gb'] <= TARGETS['peak_gb'] else 'MISS'} ({out['peak_gb']:.2f} GB, the group's process; "
+          f"the synthetic lake is built in another)")
+    share = day_s / full_s
+    print(f"target one day <= 5% of the full run (both from stored photo hashes): {'PASS' if share <= TARGETS['day_share'] else 'MISS'} "
+          f"({day_s:.1f} s / {full_s:.1f} s = {share:.1%} wall; CPU {day_cpu / full_cpu:.1%})")
+    # Hashing is per photo and happens once: on both sides at the rate measured on real stored photos.
+    print(f"  with hashing real photos at {rate:.0f}/s on both sides: ({day_s:.1f} + {day_hashing:.1f}) / ({full_s:.1f} + {full_hashing:.0f}) s = "
+          f"{(day_s + day_hashing) / (full_s + full_hashing):.2%}; the day's hashing against the full run without: "
+          f"({day_s:.1f} + {day_hashing:.1f}) / {full_s:.1f} s = {(day_s + day_hashing) / full_s:.1%}")
 
 
 def main() -> None:
@@ -205,9 +232,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hash-rate", type=float, default=None, help="photos/s for the day's hashing (default: measured on --home)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--phase", choices=["build", "run", "day"], help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(scale_child(args.posts, args.dim, args.seed)))
+        print(json.dumps(scale_child(args.phase, args.folder, args.posts, args.dim, args.seed)))
     elif args.mode == "sample":
         sample_mode(args.home)
     else:

@@ -4,6 +4,7 @@ junk, from the assets of the quality group."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -69,13 +70,37 @@ def quality(
                       + ("" if "post_scores" in outcome.metadata else " [dim](no clusters: run `c2c analyse` for scores)[/]"))
 
 
-def _listing(call):  # noqa: ANN001, ANN202 - a listing function and its arguments
+def _listing(home: Path | None, call, encoder: str | None = None):  # noqa: ANN001, ANN202 - call(paths) -> rows
+    """(paths, rows) of a listing command: one ``error:`` line where there is nothing to list yet."""
     from c2c_assets.quality.listing import NotMaterialized
 
+    paths = home_paths(home, create=False)
+    _need_posts(paths)
+    if encoder is not None:
+        need_embeddings(paths, encoder)
     try:
-        return call()
+        return paths, call(paths)
     except NotMaterialized as error:
         fail(str(error))
+
+
+def _emit(payload: list, as_json: bool, table: Callable[[], Table]) -> None:
+    """What every listing command prints: ``payload`` as JSON, or the rich table."""
+    if as_json:
+        print(json.dumps(payload, indent=2))
+    else:
+        console.print(table())
+
+
+def _chosen(paths: C2cHome, asset: str, group_ids: list[str], encoder: str | None = None):  # noqa: ANN202 - pa.Table
+    """The rows of a group table whose group the command lists (what its gallery shows)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from c2c_assets.quality.lake_io import read
+
+    table = read(paths, asset, encoder)
+    return table.filter(pc.is_in(table.column("group_id"), value_set=pa.array(sorted(set(group_ids)), pa.string())))
 
 
 @app.command()
@@ -89,26 +114,21 @@ def dupes(
     """Near-duplicate photo groups (re-encoded, resized, lightly cropped copies) and stock photos."""
     from c2c_assets.quality.listing import photo_duplicate_groups
 
-    paths = home_paths(home, create=False)
-    _need_posts(paths)
-    groups = [g for g in _listing(lambda: photo_duplicate_groups(paths)) if g["stock"] or not stock_only]
+    paths, groups = _listing(home, photo_duplicate_groups)
+    groups = [g for g in groups if g["stock"] or not stock_only]
     if html is not None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        from c2c_assets.quality.lake_io import read
         from c2c_assets.reporting.quality_gallery import largest_photo_groups, write_groups_html
 
-        table = read(paths, "photo_groups")
-        chosen = table.filter(pc.is_in(table.column("group_id"), value_set=pa.array(sorted({g["group_id"] for g in groups}), pa.string())))
+        chosen = _chosen(paths, "photo_groups", [g["group_id"] for g in groups])
         write_groups_html(html, paths, "Near-duplicate photos", largest_photo_groups(paths, chosen, limit))
-    if as_json:
-        print(json.dumps(groups, indent=2))
-        return
-    table = Table("group", "photos", "listings", "stock", "post ids", title=f"{len(groups)} photo groups with copies")
-    for g in groups[:limit]:
-        table.add_row(g["group_id"], str(len(g["sha256s"])), str(len(g["post_ids"])), "yes" if g["stock"] else "", escape(", ".join(g["post_ids"][:6])))
-    console.print(table)
+
+    def table() -> Table:
+        out = Table("group", "photos", "listings", "stock", "post ids", title=f"{len(groups)} photo groups with copies")
+        for g in groups[:limit]:
+            out.add_row(g["group_id"], str(len(g["sha256s"])), str(len(g["post_ids"])), "yes" if g["stock"] else "", escape(", ".join(g["post_ids"][:6])))
+        return out
+
+    _emit(groups, as_json, table)
 
 
 @app.command()
@@ -123,29 +143,22 @@ def reposts(
     """Listings that are the same item, re-listed on one site or posted on both."""
     from c2c_assets.quality.listing import prices_over_time, repost_group_list
 
-    paths = home_paths(home, create=False)
-    _need_posts(paths)
-    need_embeddings(paths, encoder)
-    groups = _listing(lambda: repost_group_list(paths, encoder, across_sites=across_sites))
+    paths, groups = _listing(home, lambda p: repost_group_list(p, encoder, across_sites=across_sites), encoder)
     if html is not None:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        from c2c_assets.quality.lake_io import read
         from c2c_assets.reporting.quality_gallery import largest_repost_groups, write_groups_html
 
-        table = read(paths, "repost_groups", encoder)
-        table = table.filter(pc.is_in(table.column("group_id"), value_set=pa.array([g["group_id"] for g in groups], pa.string())))
-        write_groups_html(html, paths, f"Reposts ({encoder})" + (" across sites" if across_sites else ""), largest_repost_groups(paths, table, limit))
-    if as_json:
-        print(json.dumps(groups, indent=2))
-        return
-    prices = prices_over_time(paths, [p for g in groups[:limit] for p in g["post_ids"]])
-    table = Table("group", "listings", "sites", "first seen", "last seen", "prices over time", title=f"{len(groups)} repost groups ({encoder})")
-    for g in groups[:limit]:
-        history = "; ".join(f"{p}: " + " > ".join("?" if v is None else f"${v:,.0f}" for _, v in prices.get(p, [])) for p in g["post_ids"][:4])
-        table.add_row(g["group_id"], str(len(g["post_ids"])), ", ".join(g["sites"]), g["first_seen"], g["last_seen"], escape(history))
-    console.print(table)
+        chosen = _chosen(paths, "repost_groups", [g["group_id"] for g in groups], encoder)
+        write_groups_html(html, paths, f"Reposts ({encoder})" + (" across sites" if across_sites else ""), largest_repost_groups(paths, chosen, limit))
+
+    def table() -> Table:
+        prices = prices_over_time(paths, [p for g in groups[:limit] for p in g["post_ids"]])
+        out = Table("group", "listings", "sites", "first seen", "last seen", "prices over time", title=f"{len(groups)} repost groups ({encoder})")
+        for g in groups[:limit]:
+            history = "; ".join(f"{p}: " + " > ".join("?" if v is None else f"${v:,.0f}" for _, v in prices.get(p, [])) for p in g["post_ids"][:4])
+            out.add_row(g["group_id"], str(len(g["post_ids"])), ", ".join(g["sites"]), g["first_seen"], g["last_seen"], escape(history))
+        return out
+
+    _emit(groups, as_json, table)
 
 
 @app.command()
@@ -159,9 +172,7 @@ def flags(
     """Flagged posts: junk photos and text, placeholder prices, stock photos."""
     from c2c_assets.quality.listing import flagged_posts
 
-    paths = home_paths(home, create=False)
-    _need_posts(paths)
-    posts = _listing(lambda: flagged_posts(paths, flag))
+    paths, posts = _listing(home, lambda p: flagged_posts(p, flag))
     if html is not None:
         from c2c_assets.quality.lake_io import post_cards
         from c2c_assets.reporting.formatting import fmt_price
@@ -176,10 +187,11 @@ def flags(
                                                   "url": card.get("url"), "detail": f"{p['post_id']} · {fmt_price(card.get('price_usd'))} · score {p['scores'][f]:g}"})
         groups = [{"group_id": f, "caption": f"{len(m)} posts", "members": m} for f, m in sorted(by_flag.items())]
         write_groups_html(html, paths, "Flagged posts", groups)
-    if as_json:
-        print(json.dumps([{"post_id": p["post_id"], "flags": p["flags"]} for p in posts], indent=2))
-        return
-    table = Table("post_id", "flags", title=f"{len(posts)} flagged posts")
-    for p in posts[:limit]:
-        table.add_row(p["post_id"], escape(", ".join(f"{f} ({p['scores'][f]:g})" for f in p["flags"])))
-    console.print(table)
+
+    def table() -> Table:
+        out = Table("post_id", "flags", title=f"{len(posts)} flagged posts")
+        for p in posts[:limit]:
+            out.add_row(p["post_id"], escape(", ".join(f"{f} ({p['scores'][f]:g})" for f in p["flags"])))
+        return out
+
+    _emit([{"post_id": p["post_id"], "flags": p["flags"]} for p in posts], as_json, table)

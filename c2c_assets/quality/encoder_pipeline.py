@@ -1,178 +1,212 @@
-"""Per encoder: every current post's nearest posts (one FAISS k-NN pass, ``c2c_assets.neighbours``), and
-from them the repost groups and the uniqueness / representativeness / outlier scores."""
+"""Per encoder: every current post's nearest posts (a stored FAISS index updated day by day, ``post_knn``),
+and from them the repost groups (``reposts``) and the uniqueness / representativeness / outlier scores."""
 
 from __future__ import annotations
 
-import hashlib
-from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from c2c_assets.embeddings.store import current_side
 from c2c_assets.home import C2cHome
-from c2c_assets.prices import is_usable
+from c2c_assets.quality import state as S
 from c2c_assets.quality import thresholds as T
-from c2c_assets.quality.lake_io import current_photos_sql, current_posts, read, table_file, write
-from c2c_assets.quality.photo_groups import components
-from c2c_assets.quality.pipeline import texts_of
-from c2c_assets.quality.schema import POST_SCORES, REPOST_GROUPS
+from c2c_assets.quality.lake_io import current_posts, fetch, read, table_file, write
+from c2c_assets.quality.schema import POST_SCORES
 from c2c_assets.quality.scores import outlier_scores, representativeness, uniqueness
-from c2c_assets.quality.text import minhashes, similar_texts
 from c2c_assets.storage import read_table
 
 NEIGHBOURS = "post_neighbours"
 
 
-def neighbours_schema(k: int) -> pa.Schema:
-    return pa.schema([("post_id", pa.string()), ("neighbours", pa.list_(pa.string(), k)), ("similarity", pa.list_(pa.float32(), k))])
+@dataclass(frozen=True)
+class NeighbourTable:
+    """``post_neighbours[encoder]`` as arrays, one entry per index row (``post_knn``)."""
+
+    post_id: pa.Array
+    alive: np.ndarray  # (n,) bool
+    rows: np.ndarray  # (n, k) int64 index rows, -1 where fewer
+    similarity: np.ndarray  # (n, k) float32, NaN where fewer
+    version: np.ndarray  # (n,) int64: the run that last changed the row
 
 
-def build_post_neighbours(home: C2cHome, encoder: str, k: int = T.POST_NEIGHBOURS) -> dict[str, Any]:
-    """The ``k`` nearest current posts of every current post (cosine of the post vectors)."""
-    from c2c_assets.lake import fixed_size_list
-    from c2c_assets.neighbours import knn
-
-    side = current_side(home, encoder, "vector")
-    if side is None:
-        raise ValueError(f"encoder {encoder!r} has no current vectors: run `c2c embed -e {encoder}` first")
-    ids, vectors = side
-    found = knn(vectors, k)
-    post_ids = ids.column("post_id").combine_chunks()
-    flat = found.rows.ravel()
-    names = post_ids.take(pa.array(np.where(flat < 0, 0, flat))).to_numpy(zero_copy_only=False).astype(object)
-    names[flat < 0] = None
-    table = pa.table(
-        {
-            "post_id": post_ids,
-            "neighbours": pa.FixedSizeListArray.from_arrays(pa.array(names, pa.string()), k),
-            "similarity": fixed_size_list(np.nan_to_num(found.similarity, nan=-1.0)),
-        },
-        schema=neighbours_schema(k),
-    )
-    write(home, NEIGHBOURS, table, encoder)
-    return {"posts": len(post_ids), "k": k, "mean_nearest_similarity": float(np.nanmean(found.similarity[:, 0])) if len(post_ids) else 0.0}
+def _vector_ids(home: C2cHome, sql: str) -> pa.Table:
+    """post_id and a key of the content each current vector was made from (DuckDB's hash of content and fingerprint)."""
+    return fetch(home, f"SELECT post_id, hash(content_hash || '|' || fingerprint) AS content_key FROM ({sql}) ORDER BY post_id")
 
 
-def read_neighbours(home: C2cHome, encoder: str) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(post ids, (n, k) neighbour post ids as an object array with None, (n, k) similarity with NaN)."""
-    path = table_file(home, NEIGHBOURS, encoder)
-    if not path.exists():
-        raise ValueError(f"post_neighbours is not materialized for encoder {encoder!r}")
-    table = read_table(path)
-    k = table.schema.field("neighbours").type.list_size
-    names = table.column("neighbours").combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(-1, k)
-    sims = table.column("similarity").combine_chunks().flatten().to_numpy().reshape(-1, k).astype(np.float32)
-    sims[sims < -0.5] = np.nan
-    return table.column("post_id").to_pylist(), names, sims
-
-
-def prices_agree(a: float | None, b: float | None) -> bool:
-    """Within ``PRICE_TOLERANCE`` of the larger price; an unknown price does not contradict."""
-    if a is None or b is None or np.isnan(a) or np.isnan(b):
-        return True
-    return abs(a - b) <= T.PRICE_TOLERANCE * max(abs(a), abs(b))
-
-
-def _photo_edges(home: C2cHome, index: dict[str, int]) -> list[tuple[int, int]]:
-    """Post pairs that share a photo of a group that is not a stock photo."""
-    groups = read(home, "photo_groups")
-    sql = current_photos_sql(home)
-    if groups is None or sql is None:
-        raise ValueError("photo_groups is not materialized yet")
-    pairs = _shared_photo_posts(home, groups, sql)
-    edges = []
-    for members in pairs:
-        rows = [index[p] for p in members if p in index]
-        # A big non-stock group (one item re-listed many times) is a chain: connected all the same.
-        edges += [(a, b) for i, a in enumerate(rows) for b in rows[i + 1 :]] if len(rows) <= 50 else list(zip(rows, rows[1:], strict=False))
-    return edges
-
-
-def _shared_photo_posts(home: C2cHome, groups: pa.Table, sql: str) -> list[list[str]]:
+def _vectors_of(home: C2cHome, sql: str, post_ids: pa.Array) -> np.ndarray:
+    from c2c_assets.lake import to_matrix
     from c2c_assets.warehouse import scratch
 
     with scratch(home) as db:
-        db.register("photo_groups_table", groups)
-        rows = db.execute(f"""
-            SELECT list(DISTINCT p.post_id ORDER BY p.post_id) FROM ({sql}) AS p JOIN photo_groups_table AS g USING (sha256)
-            WHERE NOT g.stock GROUP BY g.group_id HAVING count(DISTINCT p.post_id) > 1
-        """).fetchall()
-    return [members for (members,) in rows]
+        db.register("wanted_vectors", pa.table({"post_id": post_ids}))
+        table = db.sql(f"SELECT post_id, v FROM ({sql}) SEMI JOIN wanted_vectors USING (post_id) ORDER BY post_id").to_arrow_table()
+    return np.ascontiguousarray(to_matrix(table.column("v")), dtype=np.float32)
 
 
-def _vector_candidates(post_ids: list[str], ids: list[str], names: np.ndarray, sims: np.ndarray) -> set[tuple[int, int]]:
-    """Row pairs (a < b, rows of ``post_ids``) whose vectors are at least REPOST_VECTOR_SIMILARITY alike."""
-    import pyarrow.compute as pc
+def _all_vectors(home: C2cHome, sql: str, ids: pa.Table, dim: int) -> np.ndarray:
+    """Every current vector, in post_id order (that of ``_vector_ids``), streamed into one float32 matrix: a
+    million vectors are held once, not as DuckDB's sorted result, its Arrow copy and the matrix."""
+    from c2c_assets.lake import to_matrix
+    from c2c_assets.warehouse import scratch
 
-    universe = pa.array(post_ids, pa.string())
-    close = np.nan_to_num(sims, nan=-1.0) >= T.REPOST_VECTOR_SIMILARITY
-    query_rows, slots = np.nonzero(close)
-    if query_rows.size == 0:
-        return set()
-    a = pc.index_in(pa.array(np.asarray(ids, dtype=object)[query_rows], pa.string()), value_set=universe).to_numpy(zero_copy_only=False)
-    b = pc.index_in(pa.array(names[query_rows, slots], pa.string()), value_set=universe).to_numpy(zero_copy_only=False)
-    known = ~(np.isnan(a.astype(np.float64)) | np.isnan(b.astype(np.float64)))
-    a, b = a[known].astype(np.int64), b[known].astype(np.int64)
-    return set(zip(np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True))
+    n = ids.num_rows
+    out = np.empty((n, dim), dtype=np.float32)
+    filled = 0
+    with scratch(home) as db:
+        db.register("id_rows", ids.select(["post_id"]).append_column("row", pa.array(np.arange(n))))
+        # A streaming join on the ids' row numbers, not an ORDER BY (which would hold every vector in DuckDB too).
+        for batch in db.sql(f"SELECT r.row, e.v FROM ({sql}) AS e JOIN id_rows AS r USING (post_id)").to_arrow_reader(65_536):
+            out[batch.column(0).to_numpy()] = to_matrix(batch.column(1))
+            filled += batch.num_rows
+    if filled != n:
+        raise ValueError(f"the current vectors changed while they were read ({filled} of {n})")
+    return out
+
+
+def _neighbour_table(post_ids: pa.Array, keys: pa.Array, alive: np.ndarray, rows: np.ndarray, sims: np.ndarray, version: np.ndarray) -> pa.Table:
+    from c2c_assets.lake import fixed_size_list
+
+    k = rows.shape[1]
+    return pa.table({
+        "post_id": post_ids, "content_key": keys, "alive": pa.array(alive),
+        "neighbour_rows": pa.FixedSizeListArray.from_arrays(pa.array(rows.ravel().astype(np.int32)), k),
+        "similarity": fixed_size_list(np.nan_to_num(sims, nan=-2.0).astype(np.float32)),
+        "version": pa.array(version.astype(np.int64)),
+    })
+
+
+def build_post_neighbours(home: C2cHome, encoder: str, k: int = T.POST_NEIGHBOURS) -> dict[str, Any]:
+    """The ``k`` nearest current posts of every current post (cosine of the post vectors), updated from the
+    stored table and index where nothing forces a rebuild (``post_knn``)."""
+    from c2c_assets.embeddings.store import current_vectors_sql, encoder_files
+    from c2c_assets.quality import post_knn as K
+    from c2c_assets.storage import read_schema
+
+    sql = current_vectors_sql(home, encoder, "vector")
+    ids = None if sql is None else _vector_ids(home, sql)
+    if ids is None or ids.num_rows == 0:
+        raise ValueError(f"encoder {encoder!r} has no current vectors: run `c2c embed -e {encoder}` first")
+    # The width from the newest partition's schema (a fixed-size list): no scan of the vectors.
+    dim = read_schema(encoder_files(home, encoder, newest_first=True)[0]).field("vector").type.list_size
+    output = table_file(home, NEIGHBOURS, encoder)
+    sig = S.signature(table=NEIGHBOURS, k=k, dim=dim)
+    stored = S.load(home, NEIGHBOURS, output, sig, encoder)
+    run = int(stored.meta.get("version", 0)) + 1
+    reason, result = stored.full_reason, None
+    if stored.incremental:
+        index = S.load_index(home, NEIGHBOURS, encoder)
+        result = "no stored index" if index is None else _update_neighbours(home, sql, ids, read_table(output), K.tune(index), k, run, stored.meta)
+        if isinstance(result, str):
+            reason, result = result, None
+    if result is None:
+        vectors = _all_vectors(home, sql, ids, dim)
+        index = K.build_index(vectors)
+        n = len(vectors)
+        found = K.search(index, vectors, k, np.arange(n), np.zeros(n, dtype=bool))
+        table = _neighbour_table(ids.column("post_id"), ids.column("content_key"), np.ones(n, bool), found.rows, found.similarity, np.full(n, run))
+        meta = {"built_rows": n, "kind": K.index_kind(n, vectors.shape[1])}
+        searched = n
+    else:
+        table, index, searched = result
+        meta = {"built_rows": stored.meta["built_rows"], "kind": stored.meta["kind"]}
+    token = S.save(home, NEIGHBOURS, {"signature": sig, "version": run, **meta}, encoder=encoder)
+    S.save_index(home, NEIGHBOURS, index, encoder)
+    write(home, NEIGHBOURS, S.stamp(table, token), encoder)
+    first = np.asarray(table.column("similarity").combine_chunks().flatten().to_numpy()).reshape(-1, k)[:, 0]
+    alive = table.column("alive").to_numpy(zero_copy_only=False)
+    return {"mode": "full" if result is None else "incremental", **({"full_reason": reason} if result is None and reason else {}),
+            "posts": int(alive.sum()), "k": k, "index": meta["kind"], "searched": int(searched),
+            "rows_changed": int((table.column("version").to_numpy() == run).sum()),
+            "mean_nearest_similarity": float(first[alive & (first > -1.5)].mean()) if alive.any() else 0.0}
+
+
+def _update_neighbours(home: C2cHome, sql: str, ids: pa.Table, old: pa.Table, index: Any, k: int, run: int, meta: dict) -> tuple | str:
+    """(table, index, queries searched) after adding the new and changed vectors, or why a rebuild is needed."""
+    from c2c_assets.quality import post_knn as K
+    from c2c_assets.warehouse import scratch
+
+    n_old = old.num_rows
+    if index.ntotal != n_old:
+        return "the index and the table disagree"
+    alive = old.column("alive").to_numpy(zero_copy_only=False).copy()
+    with scratch(home) as db:
+        db.register("cur_ids", ids)
+        db.register("old_rows", old.select(["post_id", "content_key", "alive"]).append_column("row", pa.array(np.arange(n_old))))
+        fresh = db.sql("""SELECT c.post_id FROM cur_ids AS c ANTI JOIN (SELECT * FROM old_rows WHERE alive) AS o
+                          ON c.post_id = o.post_id AND c.content_key = o.content_key ORDER BY c.post_id""").to_arrow_table().column(0).combine_chunks()
+        died = db.sql("""SELECT o.row FROM old_rows AS o ANTI JOIN cur_ids AS c ON c.post_id = o.post_id AND c.content_key = o.content_key
+                         WHERE o.alive""").to_arrow_table().column(0).to_numpy()
+    m, n_now = len(fresh), ids.num_rows
+    if m > K.FULL_ABOVE_SHARE * n_now:
+        return "most vectors changed (a new encoder version?)"
+    if meta["kind"] == "Flat" and n_now > K.EXACT_ROWS:
+        return "the posts outgrew the exact index"
+    if meta["kind"] != "Flat" and n_old + m > K.REBUILD_GROWTH * meta["built_rows"]:
+        return "the index outgrew its training"
+    if (~alive).sum() + died.size > K.MAX_DEAD_SHARE * (n_old + m):
+        return "too many replaced vectors in the index"
+    alive[died] = False
+    lists = K.fixed(old, "neighbour_rows", np.int64)
+    sims = K.fixed(old, "similarity", np.float32)
+    sims[sims < -1.5] = np.nan
+    version = old.column("version").to_numpy().copy()
+    version[died] = run
+    new_rows = np.arange(n_old, n_old + m)
+    if m:
+        vectors = _vectors_of(home, sql, fresh)
+        index.add(vectors)
+    alive = np.concatenate([alive, np.ones(m, bool)])
+    dead = ~alive
+    lists = np.vstack([lists, np.full((m, k), -1)])
+    sims = np.vstack([sims, np.full((m, k), np.nan, np.float32)])
+    version = np.concatenate([version, np.full(m, run)])
+    searched = m
+    if m:
+        found = K.search(index, vectors, K.REVERSE_K, new_rows, dead)
+        lists[new_rows], sims[new_rows] = found.rows[:, :k], found.similarity[:, :k]
+    # Lists that hold a replaced vector: searched again.
+    stale = np.flatnonzero(alive[:n_old] & np.isin(lists[:n_old], died).any(axis=1)) if died.size else np.zeros(0, np.int64)
+    if stale.size:
+        again = K.search(index, index.reconstruct_batch(stale), k, stale, dead)
+        lists[stale], sims[stale] = again.rows, again.similarity
+        version[stale] = run
+        searched += stale.size
+    if m:
+        # A new vector enters an old list when it ranks above that list's k-th.
+        target, slot = np.nonzero(found.rows >= 0)
+        other = found.rows[target, slot]
+        offer = (other < n_old) & alive[np.maximum(other, 0)] & ~np.isin(other, stale)
+        changed, merged_rows, merged_sims = K.merge_reverse(lists, sims, other[offer], new_rows[target[offer]], found.similarity[target[offer], slot[offer]])
+        lists[changed], sims[changed] = merged_rows, merged_sims
+        version[changed] = run
+    keys = pa.concat_arrays([old.column("content_key").combine_chunks(),
+                             ids.filter(pc.is_in(ids.column("post_id"), fresh)).column("content_key").combine_chunks()])
+    post_ids = pa.concat_arrays([old.column("post_id").combine_chunks(), fresh.cast(pa.string())])
+    return _neighbour_table(post_ids, keys, alive, lists, sims, version), index, searched
+
+
+def read_neighbours(home: C2cHome, encoder: str) -> NeighbourTable:
+    path = table_file(home, NEIGHBOURS, encoder)
+    if not path.exists():
+        raise ValueError(f"post_neighbours is not materialized for encoder {encoder!r}")
+    from c2c_assets.quality.post_knn import fixed
+
+    table = read_table(path)
+    sims = fixed(table, "similarity", np.float32)
+    sims[sims < -1.5] = np.nan
+    return NeighbourTable(table.column("post_id").combine_chunks(), table.column("alive").to_numpy(zero_copy_only=False),
+                          fixed(table, "neighbour_rows", np.int64), sims, table.column("version").to_numpy())
 
 
 def build_repost_groups(home: C2cHome, encoder: str) -> tuple[pa.Table, dict[str, Any]]:
-    """Listings that are the same item: connected components over post pairs that share a non-stock
-    near-duplicate photo, or whose vectors are near and texts near-duplicates; prices must agree."""
-    posts = current_posts(home, "post_id, source, price_usd, first_seen, last_seen")
-    post_ids = posts.column("post_id").to_pylist()
-    index = {p: i for i, p in enumerate(post_ids)}
-    # A placeholder ($1, 99999) says nothing of the price: like an unknown one, it does not contradict.
-    prices = np.asarray([v if is_usable(v) else np.nan for v in posts.column("price_usd").to_pylist()], dtype=np.float64)
-    sources = posts.column("source").to_pylist()
-    evidence: dict[tuple[int, int], set[str]] = defaultdict(set)
-    for a, b in _photo_edges(home, index):
-        if prices_agree(prices[a], prices[b]):
-            evidence[(min(a, b), max(a, b))].add("photo")
-    ids, names, sims = read_neighbours(home, encoder)
-    candidates = _vector_candidates(post_ids, ids, names, sims)
-    involved = sorted({i for pair in candidates for i in pair})
-    texts = texts_of(home, [post_ids[i] for i in involved])
-    hashes = dict(zip(involved, minhashes([texts.get(post_ids[i]) for i in involved]), strict=True))
-    for a, b in sorted(candidates):
-        if similar_texts(hashes[a], hashes[b]) >= T.TEXT_JACCARD and prices_agree(prices[a], prices[b]):
-            evidence[(a, b)].add("text+vector")
-    pairs = np.asarray(sorted(evidence), dtype=np.int64).reshape(-1, 2)
-    labels = components(len(post_ids), pairs[:, 0], pairs[:, 1])
-    members: dict[int, list[int]] = defaultdict(list)
-    for i, label in enumerate(labels.tolist()):
-        members[label].append(i)
-    how: dict[int, set[str]] = defaultdict(set)
-    for (a, b), kinds in evidence.items():
-        how[a] |= kinds
-        how[b] |= kinds
-    first_seen, last_seen = posts.column("first_seen").to_pylist(), posts.column("last_seen").to_pylist()
-    rows = []
-    for group in members.values():
-        if len(group) < 2:
-            continue
-        gid = "r" + hashlib.blake2b(post_ids[group[0]].encode(), digest_size=6).hexdigest()
-        sites = len({sources[i] for i in group})
-        for i in group:
-            rows.append({
-                "group_id": gid, "post_id": post_ids[i], "encoder": encoder, "source": sources[i],
-                "price_usd": None if np.isnan(prices[i]) else float(prices[i]), "first_seen": first_seen[i],
-                "last_seen": last_seen[i], "group_posts": len(group), "group_sites": sites, "evidence": "+".join(sorted(how[i])),
-            })
-    table = pa.Table.from_pylist(rows, schema=REPOST_GROUPS)
-    write(home, "repost_groups", table, encoder)
-    groups = {r["group_id"]: r["group_sites"] for r in rows}
-    n = len(post_ids)
-    return table, {
-        "posts": n, "groups": len(groups), "posts_in_groups": len(rows),
-        "repost_share": round(len(rows) / n, 4) if n else 0.0,
-        "cross_site_groups": sum(1 for s in groups.values() if s > 1),
-        "photo_edges": sum(1 for k in evidence.values() if "photo" in k),
-        "text_vector_edges": sum(1 for k in evidence.values() if "text+vector" in k),
-        "vector_candidates": len(candidates),
-    }
+    """Listings that are the same item (``reposts``: a new day recomputes only the region it touches)."""
+    from c2c_assets.quality.reposts import update_repost_groups
+
+    return update_repost_groups(home, encoder)
 
 
 def repost_group_of(home: C2cHome, encoder: str) -> dict[str, str]:
@@ -185,34 +219,49 @@ def repost_group_of(home: C2cHome, encoder: str) -> dict[str, str]:
 
 
 def build_post_scores(home: C2cHome, encoder: str) -> tuple[pa.Table, dict[str, Any]]:
-    """Uniqueness, representativeness and outlier score of every current post; a post without a vector gets
-    nulls and the reason."""
-    posts = current_posts(home, "post_id")
-    ids, _names, sims = read_neighbours(home, encoder)
+    """Uniqueness, representativeness and outlier score of every current post, vectorized over the k-NN table
+    (the normalisations are over all posts, so the table is recomputed whole: a second at a million posts);
+    a post without a vector gets nulls and the reason."""
+    posts = current_posts(home, "post_id").column("post_id").combine_chunks()
+    nb = read_neighbours(home, encoder)
+    live = np.flatnonzero(nb.alive)
+    sims = nb.similarity[live]
     unique = uniqueness(sims)
     outlier, is_outlier = outlier_scores(sims)
+    at = pc.index_in(posts, value_set=nb.post_id.take(pa.array(live))).to_numpy(zero_copy_only=False)
+    has = ~np.isnan(at.astype(np.float64))
+    take = np.where(has, at, 0).astype(np.int64)
+    mask = ~has
+
+    def column(values: np.ndarray, kind: pa.DataType) -> pa.Array:
+        return pa.array(values[take] if len(values) else np.zeros(len(posts)), kind, mask=mask)
+
     clusters = read(home, "clusters", encoder)
-    cluster_of, rep = ({}, {}) if clusters is None else representativeness(
-        clusters.column("post_id").to_pylist(), clusters.column("cluster").to_numpy(), clusters.column("distance").to_numpy())
-    row_of = {p: i for i, p in enumerate(ids)}
-    rows = []
-    for post_id in posts.column("post_id").to_pylist():
-        i = row_of.get(post_id)
-        if i is None:
-            rows.append({"post_id": post_id, "encoder": encoder, "reason": "no vector: nothing this encoder can embed (no stored photo or text)"})
-            continue
-        reason = None if clusters is not None else "no clusters: run `c2c analyse` for representativeness"
-        if clusters is not None and post_id not in cluster_of:
-            reason = "not in the clusters (analysed before this post arrived)"
-        rows.append({
-            "post_id": post_id, "encoder": encoder, "uniqueness": float(unique[i]), "representativeness": rep.get(post_id),
-            "outlier_score": float(outlier[i]), "outlier": bool(is_outlier[i]), "cluster": cluster_of.get(post_id), "reason": reason,
-        })
-    table = pa.Table.from_pylist(rows, schema=POST_SCORES)
+    n = len(posts)
+    cluster = pa.nulls(n, pa.int32())
+    rep = pa.nulls(n, pa.float32())
+    reason = np.where(has, "no clusters: run `c2c analyse` for representativeness",
+                      "no vector: nothing this encoder can embed (no stored photo or text)").astype(object)
+    if clusters is not None:
+        cluster_ids = clusters.column("cluster").to_numpy().astype(np.int64)
+        rep_values = representativeness(cluster_ids, clusters.column("distance").to_numpy())
+        where = pc.index_in(posts, value_set=clusters.column("post_id")).to_numpy(zero_copy_only=False)
+        clustered = ~np.isnan(where.astype(np.float64))
+        cw = np.where(clustered, where, 0).astype(np.int64)
+        cluster = pa.array(cluster_ids[cw], pa.int32(), mask=~clustered)
+        rep = pa.array(rep_values[cw], pa.float32(), mask=~clustered | np.isnan(rep_values[cw]))
+        reason[has & clustered] = None
+        reason[has & ~clustered] = "not in the clusters (analysed before this post arrived)"
+    table = pa.table({
+        "post_id": posts, "encoder": pa.array([encoder] * n, pa.string()), "uniqueness": column(unique, pa.float32()),
+        "representativeness": rep, "outlier_score": column(outlier, pa.float32()), "outlier": column(is_outlier, pa.bool_()),
+        "cluster": cluster, "reason": pa.array(reason, pa.string()),
+    }, schema=POST_SCORES)
     write(home, "post_scores", table, encoder)
-    n = len(rows)
+    scored = int(has.sum())
+    outliers = int(is_outlier.sum())
     return table, {
-        "posts": n, "scored": len(row_of), "null_scores": n - len(row_of),
-        "outliers": int(is_outlier.sum()), "outlier_share": round(float(is_outlier.sum()) / n, 4) if n else 0.0,
-        "with_representativeness": sum(1 for r in rows if r.get("representativeness") is not None),
+        "posts": n, "scored": scored, "null_scores": n - scored,
+        "outliers": outliers, "outlier_share": round(outliers / n, 4) if n else 0.0,
+        "with_representativeness": n - rep.null_count,
     }

@@ -33,7 +33,7 @@ def _priced_placeholders(inbox: Path) -> set[str]:
         return {r["post_id"] for r in csv.DictReader(handle) if r["placeholder"] == "1"}
 
 
-def _junk_texts(inbox: Path) -> set[str]:
+def _junk_texts(home: C2cHome, inbox: Path) -> set[str]:
     """Posts the realistic sample wrote with a junk title and a junk description and no phone number
     (``labels_realism.csv``'s ``noisy_text``): boilerplate only, though the quality planting did not plant them."""
     path = inbox / "labels_realism.csv"
@@ -41,31 +41,19 @@ def _junk_texts(inbox: Path) -> set[str]:
         return set()
     with open(path, newline="") as handle:
         rows = [r for r in csv.DictReader(handle) if r.get("noisy_text") == "1"]
-    posts = _titles(inbox)
-    return {r["post_id"] for r in rows if not any(ch.isdigit() for ch in posts.get(r["post_id"], ""))}
+    titles = _titles(home)
+    return {r["post_id"] for r in rows if not any(ch.isdigit() for ch in titles.get(r["post_id"], ""))}
 
 
-def _titles(inbox: Path) -> dict[str, str]:
-    """post_id -> title of the latest line of each listing in the dumps (the reference for the junk check)."""
-    import gzip
-    import json
+def _titles(home: C2cHome) -> dict[str, str]:
+    """post_id -> title of each current post, as ingested (the ``posts`` view's rows, read from the lake)."""
+    from c2c_assets.ingest.views import current_posts_sql
 
-    titles: dict[str, str] = {}
-    for path in sorted(inbox.glob("*/*/posts.jsonl*")):
-        source = path.parent.parent.name
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
-            for line in handle:
-                try:
-                    record = json.loads(line)
-                except (ValueError, RecursionError):  # the sample's bad lines (quarantined at ingest)
-                    continue
-                if not isinstance(record, dict):
-                    continue
-                key = record.get("pid") if source == "craigslist" else record.get("listingId")
-                if key:
-                    titles[f"{source}:{key}"] = str(record.get("title") or "")
-    return titles
+    sql = current_posts_sql(home, "post_id, coalesce(title, '') AS title")
+    if sql is None:
+        return {}
+    table = fetch(home, sql)
+    return dict(zip(table.column("post_id").to_pylist(), table.column("title").to_pylist(), strict=True))
 
 
 def prf(predicted: set, truth: set) -> dict[str, float | int]:
@@ -117,7 +105,7 @@ def evaluate(home: C2cHome, inbox: Path, encoder: str = "default") -> dict[str, 
         if kind == "placeholder_price":
             truth |= _priced_placeholders(inbox)
         elif kind == "boilerplate_only":
-            truth |= _junk_texts(inbox)
+            truth |= _junk_texts(home, inbox)
         out[kind] = prf(flagged.get(kind, set()), truth)
     return out
 

@@ -19,7 +19,7 @@ PHOTO_HASHES = pa.schema(
     ]
 )
 
-# One row per photo (sha256) of a current post: its near-duplicate group.
+# One row per hashed photo (sha256): its near-duplicate group; the counts are over the current posts.
 PHOTO_GROUPS = pa.schema(
     [
         ("group_id", pa.string()),
@@ -28,6 +28,8 @@ PHOTO_GROUPS = pa.schema(
         ("group_posts", pa.int32()),
         ("group_items", pa.int32()),  # listings whose texts are not near-duplicates of each other
         ("stock", pa.bool_()),
+        ("first_seen", pa.date32()),  # the photo's first scrape: the group's id is its earliest photo's
+        ("version", pa.int64()),  # the photo_groups run that last changed this photo's group (what later tables compare)
     ]
 )
 

@@ -46,14 +46,17 @@ def outlier_scores(similarity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return score.astype(np.float32), score > limit
 
 
-def representativeness(post_ids: list[str], cluster: np.ndarray, distance: np.ndarray) -> tuple[dict[str, int], dict[str, float | None]]:
-    """(post -> cluster, post -> representativeness); HDBSCAN's noise (cluster -1) has none."""
+def representativeness(cluster: np.ndarray, distance: np.ndarray) -> np.ndarray:
+    """(n,) 1 - distance over the largest distance in the post's cluster; NaN for HDBSCAN's noise (cluster -1)."""
     cluster = np.asarray(cluster, dtype=np.int64)
     distance = np.asarray(distance, dtype=np.float64)
-    largest: dict[int, float] = {}
-    for c in np.unique(cluster).tolist():
-        largest[c] = float(distance[cluster == c].max())
-    rep: dict[str, float | None] = {}
-    for post_id, c, d in zip(post_ids, cluster.tolist(), distance.tolist(), strict=True):
-        rep[post_id] = None if c < 0 else (1.0 - d / largest[c] if largest[c] > 0 else 1.0)
-    return dict(zip(post_ids, cluster.tolist(), strict=True)), rep
+    out = np.full(cluster.shape, np.nan)
+    member = cluster >= 0
+    if not member.any():
+        return out
+    labels, inverse = np.unique(cluster[member], return_inverse=True)
+    largest = np.zeros(labels.size)
+    np.maximum.at(largest, inverse, distance[member])
+    top = largest[inverse]
+    out[member] = np.where(top > 0, 1.0 - distance[member] / np.where(top > 0, top, 1.0), 1.0)
+    return out

@@ -33,6 +33,10 @@ def largest_photo_groups(home: C2cHome, table: pa.Table, n: int) -> list[dict[st
     """The ``n`` photo groups used by the most listings (then the most photos), as gallery groups."""
     from c2c_assets.quality.lake_io import photo_thumbs
 
+    import pyarrow.compute as pc
+
+    # Only groups with copies or several listings can be shown: filtered in Arrow (a million single photos otherwise).
+    table = table.filter(pc.or_(pc.greater(table.column("group_posts"), 1), pc.greater(table.column("group_photos"), 1)))
     shas: dict[str, list[str]] = defaultdict(list)
     info: dict[str, tuple[int, int, bool]] = {}
     for row in table.select(["group_id", "sha256", "group_photos", "group_posts", "stock"]).to_pylist():

@@ -12,7 +12,7 @@ from PIL import Image, ImageFilter
 
 from c2c_assets.quality import photo_groups, scores
 from c2c_assets.quality.photos import hash_photo
-from c2c_assets.quality.pipeline import photo_flags
+from c2c_assets.quality.flags import photo_flags
 from c2c_assets.quality.postfilter import post_filter
 from c2c_assets.quality.text import placeholder_price, text_components, text_flags
 
@@ -91,10 +91,14 @@ def test_binary_near_pairs_find_planted_copies(exact_rows):
 
 
 def test_group_ids_are_stable_as_a_group_grows():
-    keys = np.array(["b", "a", "c"], dtype=object)
-    before = photo_groups.group_ids(keys[:2], np.array([0, 0]), "p")
-    after = photo_groups.group_ids(keys, np.array([4, 4, 4]), "p")
-    assert before[0] == after[0] == after[2]
+    from c2c_assets.quality.photo_group_update import _anchor_ids
+
+    day = np.datetime64("2024-03-01")
+    keys = np.array(["b" * 64, "c" * 64, "a" * 64], dtype=object)
+    before = _anchor_ids(keys[:2], np.array([day, day]), np.array([0, 0]))
+    # A photo seen a day later joins: the group keeps its name, though the new photo's sha256 sorts first.
+    after = _anchor_ids(keys, np.array([day, day, day + 1]), np.array([4, 4, 4]))
+    assert before[0] == before[1] == after[0] == after[2] == "p" + "b" * 16
 
 
 def test_scores_follow_the_definitions():
@@ -103,8 +107,8 @@ def test_scores_follow_the_definitions():
     assert unique[1] == pytest.approx(1.0) and unique[0] < unique[1] and unique[2] == 0.0
     outlier, is_outlier = scores.outlier_scores(similarity)
     assert outlier[1] == outlier.max() and is_outlier.tolist() == [False, True, False]
-    cluster_of, rep = scores.representativeness(["a", "b", "c", "d"], np.array([0, 0, 1, -1]), np.array([0.1, 0.4, 0.0, 0.3]))
-    assert rep == {"a": pytest.approx(0.75), "b": 0.0, "c": 1.0, "d": None} and cluster_of["d"] == -1
+    rep = scores.representativeness(np.array([0, 0, 1, -1]), np.array([0.1, 0.4, 0.0, 0.3]))
+    assert rep[:3].tolist() == [pytest.approx(0.75), 0.0, 1.0] and np.isnan(rep[3])
 
 
 def test_post_filter_keeps_the_best_hit_per_group_and_drops_flagged():

@@ -27,6 +27,14 @@ def _gallery(rows: list[dict], home) -> dg.MetadataValue:  # noqa: ANN001
     return dg.MetadataValue.md(groups_markdown(rows, home))
 
 
+def _report(home, rows: int, stats: dict, **extra: dg.MetadataValue) -> dg.MaterializeResult:  # noqa: ANN001
+    """What every quality asset does after its step: refresh the views, report the counts (``mode``: whether the
+    step updated its table or rebuilt it, and why) and any gallery."""
+    catalog.refresh(home, VIEWS)
+    metadata = {k: dg.MetadataValue.json(v) if isinstance(v, dict) else v for k, v in stats.items()}
+    return dg.MaterializeResult(metadata={"dagster/row_count": rows, **metadata, **extra})
+
+
 @dg.asset(
     deps=["post_images"],
     group_name=GROUP, kinds={"pillow", "parquet"}, owners=[OWNER],
@@ -42,18 +50,17 @@ def photo_hashes(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Mate
 
     home = c2c.paths()
     stats = update_photo_hashes(home)
-    catalog.refresh(home, VIEWS)
-    context.log.info(f"photo_hashes: {stats}")
-    return dg.MaterializeResult(metadata={"dagster/row_count": stats["photos"], **stats})
+    return _report(home, stats["photos"], stats)
 
 
 @dg.asset(
     deps=[photo_hashes, "posts"],
     group_name=GROUP, kinds={"faiss", "scipy", "parquet"}, owners=[OWNER],
     automation_condition=AFTER_INGEST,
-    description="Near-duplicate groups of the current posts' photos: pHash and dHash together at most 90 of 512 "
+    description="Near-duplicate groups of every hashed photo: pHash and dHash together at most 90 of 512 "
     "bits apart (FAISS binary k-NN) and colour layouts alike, connected components; exact copies share a sha256. A group used by 3 or more "
-    "listings of different items (texts not near-duplicates, MinHash) is a stock photo. View `photo_groups`.",
+    "current listings of different items (texts not near-duplicates, MinHash) is a stock photo. A new day searches only its new "
+    "photos against the stored index and merges the groups they reach (metadata `mode`). View `photo_groups`.",
 )
 def photo_groups(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.MaterializeResult:
 
@@ -62,13 +69,7 @@ def photo_groups(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Mate
 
     home = c2c.paths()
     table, stats = build_photo_groups(home)
-    catalog.refresh(home, VIEWS)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": table.num_rows, **stats,
-            "largest_groups": _gallery(largest_photo_groups(home, table, 8), home),
-        }
-    )
+    return _report(home, table.num_rows, stats, largest_groups=_gallery(largest_photo_groups(home, table, 8), home))
 
 
 @dg.asset_check(asset=photo_groups, blocking=True, description="Every stored photo of a current post is in exactly one group.")
@@ -90,7 +91,8 @@ def each_photo_in_one_group(c2c: C2cResource) -> dg.AssetCheckResult:
     automation_condition=AFTER_INGEST,
     description="Every flag of every current post with its score (`c2c_assets.quality.thresholds` documents each "
     "rule): photos blurry, dark, bright, low-entropy, tiny, odd aspect, unhashable (the worst photo's value); stock "
-    "photo; text empty, boilerplate only, a phone number only; placeholder price ($0-$1, 123456...). View `post_flags`.",
+    "photo; text empty, boilerplate only, a phone number only; placeholder price ($0-$1, 123456...). A new day recomputes "
+    "only new and changed posts and those whose photo groups changed (metadata `mode`). View `post_flags`.",
 )
 def post_flags(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.MaterializeResult:
 
@@ -98,15 +100,7 @@ def post_flags(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Materi
 
     home = c2c.paths()
     table, stats = build_post_flags(home)
-    catalog.refresh(home, VIEWS)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": table.num_rows,
-            "posts": stats["posts"], "flagged_posts": stats["flagged_posts"], "flagged_share": stats["flagged_share"],
-            "by_flag": dg.MetadataValue.json(stats["by_flag"]),
-            "share_by_flag": dg.MetadataValue.json(stats["share_by_flag"]),
-        }
-    )
+    return _report(home, table.num_rows, stats)
 
 
 @dg.asset(
@@ -115,14 +109,16 @@ def post_flags(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Materi
     group_name=GROUP, kinds={"faiss", "parquet"}, owners=[OWNER],
     automation_condition=dg.AutomationCondition.eager(),
     description="The 10 nearest current posts of every current post by the encoder's post vectors (FAISS: exact "
-    "to 100K posts, IVF beyond, `c2c_assets.neighbours`): the one k-NN pass repost groups and scores share.",
+    "to 20K posts, IVF-PQ fast-scan re-ranked on SQ8 beyond, `c2c_assets.quality.post_knn`): the one k-NN table repost "
+    "groups and scores share. The index is kept: a new day searches only its new and changed posts (metadata `mode`).",
 )
 def post_neighbours(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.MaterializeResult:
 
     from c2c_assets.quality.encoder_pipeline import build_post_neighbours
 
-    stats = build_post_neighbours(c2c.paths(), context.partition_key)
-    return dg.MaterializeResult(metadata={"dagster/row_count": stats["posts"], **stats})
+    home = c2c.paths()
+    stats = build_post_neighbours(home, context.partition_key)
+    return _report(home, stats["posts"], stats)
 
 
 @dg.asset(
@@ -133,6 +129,7 @@ def post_neighbours(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.M
     description="Listings that are the same item, on one site (re-listed under a new id) or across sites: "
     "connected components over pairs that share a near-duplicate photo that is not a stock photo, or whose post "
     "vectors are near (cosine >= 0.9) and texts near-duplicates (MinHash Jaccard >= 0.5), with prices within 15%. "
+    "A new day re-evaluates only the edges its new or changed posts, moved k-NN lists and changed photo groups touch (metadata `mode`). "
     "View `repost_groups`, one row per (group_id, post_id, encoder).",
 )
 def repost_groups(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.MaterializeResult:
@@ -142,11 +139,7 @@ def repost_groups(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Mat
 
     home = c2c.paths()
     table, stats = build_repost_groups(home, context.partition_key)
-    catalog.refresh(home, VIEWS)
-    return dg.MaterializeResult(
-        metadata={"dagster/row_count": table.num_rows, **stats,
-                  "largest_groups": _gallery(largest_repost_groups(home, table, 8), home)}
-    )
+    return _report(home, table.num_rows, stats, largest_groups=_gallery(largest_repost_groups(home, table, 8), home))
 
 
 @dg.asset_check(asset=repost_groups, blocking=True, description="A post is in at most one repost group, and every group has two or more posts.")
@@ -177,8 +170,7 @@ def post_scores(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Mater
 
     home = c2c.paths()
     table, stats = build_post_scores(home, context.partition_key)
-    catalog.refresh(home, VIEWS)
-    return dg.MaterializeResult(metadata={"dagster/row_count": table.num_rows, **stats})
+    return _report(home, table.num_rows, stats)
 
 
 @dg.asset_check(asset=post_scores, blocking=True, description="One row per current post: scores, or nulls with a reason.")
