@@ -58,6 +58,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 MODES = ("semantic", "lexical", "hybrid")
+# The pseudo-relevance feedback's ablation rows (search.feedback), where Searcher.query takes ``feedback``:
+# row label -> (mode, feedback). Plain "hybrid" is the default (feedback on), "semantic" the plain vectors.
+FEEDBACK_ROWS = {"semantic + feedback": ("semantic", 5), "hybrid, no feedback": ("hybrid", 0)}
 K = 10
 START = date(2024, 3, 1)
 
@@ -77,9 +80,12 @@ def ndcg_at_k(hits: list[str], relevant: frozenset[str], k: int = K) -> float:
 
 
 def modes_supported() -> tuple[str, ...]:
+    """The rows this platform can search: the modes, and the feedback ablations where there is feedback."""
     from c2c_assets.search.service import Searcher
 
-    return MODES if "mode" in inspect.signature(Searcher.search).parameters else ("semantic",)
+    if "mode" not in inspect.signature(Searcher.search).parameters:
+        return ("semantic",)
+    return (*MODES, *FEEDBACK_ROWS) if "feedback" in inspect.signature(Searcher.query).parameters else MODES
 
 
 def dates(days: int) -> list[str]:
@@ -174,6 +180,8 @@ def evaluate(home: Any, queries: list[Any], encoders: list[str], modes: tuple[st
             per_kind: dict[str, list[tuple[float, float]]] = {kind: [] for kind in KINDS}
             for query in queries:
                 extra = {"mode": mode} if "mode" in inspect.signature(searcher.search).parameters else {}
+                if mode in FEEDBACK_ROWS:
+                    extra = dict(zip(("mode", "feedback"), FEEDBACK_ROWS[mode], strict=True))
                 hits = [hit.post_id for hit in searcher.search(encoder, k=K, text=query.text, **extra)]
                 per_kind[query.kind].append((precision_at_k(hits, query.relevant), ndcg_at_k(hits, query.relevant)))
             row: dict[str, Any] = {}
@@ -270,13 +278,13 @@ def main(argv: list[str] | None = None) -> int:
         counts = {kind: sum(q.kind == kind for q in queries) for kind in KINDS}
         print(f"search quality: realistic sample, {args.posts:,} posts over {args.days} dates, seed {args.seed}; "
               f"{len(queries)} queries ({', '.join(f'{k} {n}' for k, n in counts.items())}); "
-              f"modes searched: {', '.join(modes)}{'' if len(modes) == 3 else ' (Searcher.search has no mode: lexical/hybrid n/a)'}")
+              f"modes searched: {', '.join(modes)}{'' if len(modes) >= 3 else ' (Searcher.search has no mode: lexical/hybrid n/a)'}")
         print()
         columns = [*KINDS, "EN", "all"]
         print("| encoder | mode | " + " | ".join(f"{c} P@10 / nDCG@10" for c in columns) + " |")
         print("|---|---|" + "---|" * len(columns))
         for encoder in encoders:
-            for mode in MODES:
+            for mode in (*MODES, *(m for m in modes if m in FEEDBACK_ROWS)):
                 row = results.get((encoder, mode))
                 cells = [f"{fmt(row[c][0])} / {fmt(row[c][1])}" if row else "n/a" for c in columns]
                 print(f"| {encoder} | {mode} | " + " | ".join(cells) + " |")
@@ -342,8 +350,8 @@ def verdicts(results: dict, built: dict, baseline: dict | None, encoders: list[s
                          f"(development set: {hybrid['paraphrase'][0]:.2f})")
     if "default" in encoders and "default-minilm" in encoders:
         for mode in modes:
-            if mode == "lexical":
-                continue  # the same index for every encoder
+            if mode not in ("semantic", "hybrid"):
+                continue  # lexical: the same index for every encoder; the feedback ablations: in the table
             mini, multi = results[("default-minilm", mode)], results[("default", mode)]
             gain = multi["spanish"][0] - mini["spanish"][0]
             drop = mini["EN"][0] - multi["EN"][0]
