@@ -65,7 +65,7 @@ from typing import Any
 FULL_POSTS, FULL_DAYS = 1_200_000, 365
 CL_BASE, OU_BASE = 7_000_000_000, 900_000_000_000  # listing i -> pid CL_BASE + i / listingId OU_BASE + i
 RELIST_SHARE, NIGHTLY_CHANGED_SHARE = 0.03, 0.01
-TEXT_WIDTH = 384  # the default family's text side (multilingual-e5-small; MiniLM's was 384-d too): what a text query meets
+TEXT_WIDTH = 384  # the default family's text side (multilingual-e5-small; MiniLM's was 384-d too): a text query meets it
 N_CENTRES, LATENT, MINOR = 20, 16, 64
 QUERY = "headlight assembly"
 SYNTH = "bench-synthetic"
