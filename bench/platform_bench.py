@@ -399,12 +399,13 @@ def _embed(home: Any, instance: Any, encoder: str, dates: list[str]) -> dict[str
             "carried_over": sum(m.get("carried_over", 0) for m in made), "failures": runs.failures}
 
 
-def _index(home: Any, instance: Any, encoder: str) -> dict[str, Any]:
+def _index(home: Any, instance: Any, encoder: str, incremental: bool = True) -> dict[str, Any]:
     from c2c_assets.defs.search.assets import faiss_index
     from c2c_assets.runner import materialize
     from c2c_assets.search.settings import IndexSettings
 
-    outcome = materialize(home, [faiss_index], partition_key=encoder, config={"faiss_index": IndexSettings()}, instance=instance)
+    outcome = materialize(home, [faiss_index], partition_key=encoder, config={"faiss_index": IndexSettings(incremental=incremental)},
+                          instance=instance)
     meta = outcome.metadata.get("faiss_index", {})
     return {"failures": {} if outcome.success else {"faiss_index": outcome.failure}, "index_type": meta.get("index_type"),
             "recall_at_10": meta.get("recall_at_10"), "vectors": meta.get("dagster/row_count"), "table": meta.get("indexes", "")}
@@ -522,7 +523,8 @@ def stage_index(cfg: dict[str, Any]) -> dict[str, Any]:
     from c2c_assets.runner import dagster_instance
 
     home = _home(cfg)
-    return _index(home, dagster_instance(home), cfg["encoder"])
+    # "index_incremental": false rebuilds a kept home's index from scratch (re-measuring the build after a change).
+    return _index(home, dagster_instance(home), cfg["encoder"], cfg.get("index_incremental", True))
 
 
 def stage_analyse(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -823,7 +825,11 @@ def main(argv: list[str] | None = None) -> int:
         if code != 0:
             failures["search"] = f"c2c search exited {code}"
         else:
-            hits = json.loads(out)
+            try:
+                hits = json.loads(out)
+            except json.JSONDecodeError as error:
+                hits = []
+                failures["search"] = f"c2c search --json printed no JSON ({error}): {out[:300]!r}"
             row(f"search (cold c2c search, text, {len(hits)} hits)", wall, rss, "<= 3 s, <= 1.5 GB",
                 verdict([("wall", wall, 3.0), ("rss", rss, 1.5)]))
         p95, server_gb, line = serve_p95(home, cfg["encoder"], cfg_path)

@@ -13,6 +13,10 @@ module scripts, ``fetch``, XHR and workers from ``file:`` URLs; ``templates/boot
 files to the front end from blob: URLs made from the payload scripts (classic scripts do load from
 disk). embedding-atlas has no such mode of its own (its export needs an http server), hence this.
 
+The map draws with WebGPU where the browser offers a device with ``shader-f16`` and otherwise with
+WebGL 2: embedding-atlas 0.22.0 is the last release with that fallback (0.24 dropped it and draws
+nothing without shader-f16: most integrated GPUs, software rendering, headless browsers), hence the pin.
+
 Scraped text never becomes HTML: titles use embedding-atlas's default text renderer (textContent),
 links only http(s) URLs that :func:`~c2c_assets.reporting.render.safe_url` accepts, and thumbnails are
 paths we derive from sha256 names; the page policy allows no network request and no inline script but
@@ -137,7 +141,8 @@ def _histogram(field: str) -> dict:
 # The explorer's panels, by id: the map, SQL predicates, the table/grid of the filtered posts, then
 # the cross-filters. Ids are fixed so that a link can select in one (see ``state_link``).
 CHARTS: dict[str, dict] = {
-    "1": {"type": "embedding", "title": "Map", "data": {"x": "x", "y": "y", "text": "title", "neighbors": "neighbors"}},
+    # Points coloured by cluster (its top terms); the map's colour menu switches to any other column.
+    "1": {"type": "embedding", "title": "Map", "data": {"x": "x", "y": "y", "text": "title", "category": "label", "neighbors": "neighbors"}},
     "2": {"type": "instances", "title": "Posts"},
     "3": {"type": "count-plot", "title": "cluster (top terms)", "data": {"field": "label"}},
     "4": {"type": "count-plot", "title": "source", "data": {"field": "source"}},
@@ -212,7 +217,9 @@ def map_labels(table: pa.Table, names: Mapping[int, str]) -> list[dict]:
             continue
         members = clusters == c
         mx, my = np.median(xy[members], axis=0)
-        out.append({"x": float(mx), "y": float(my), "text": names.get(int(c), f"cluster {c}"), "priority": int(members.sum())})
+        name = names.get(int(c), f"cluster {c}")
+        # embedding-atlas 0.22's map reads a label's ``content`` (later releases ``text``): both, so neither breaks.
+        out.append({"x": float(mx), "y": float(my), "content": name, "text": name, "priority": int(members.sum())})
     return sorted(out, key=lambda label: -label["priority"])
 
 

@@ -18,7 +18,8 @@ import pyarrow as pa
 
 from c2c_assets.analysis.pipeline import cluster_top_terms, load_truth, read_clusters, read_reduced
 from c2c_assets.analysis.settings import AnalysisSettings
-from c2c_assets.explorer.coordinates import layout, nearest_neighbours
+from c2c_assets.explorer.coordinates import Layout, Previous, layout, nearest_neighbours, update_neighbours
+from c2c_assets.explorer.layout_store import read_previous, write_layout
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import partition_file, write_partition
 from c2c_assets.reporting.render import safe_url
@@ -95,14 +96,19 @@ class ExplorerData:
     table: pa.Table
     sample_size: int  # posts UMAP was fitted on (the rest were interpolated)
     labels: dict[int, str]
+    layout: Layout  # refitted or not, and how many posts kept their coordinates
+    vectors: np.ndarray  # the reduced vectors it was laid out from (stored with it: see layout_store)
+    neighbours_searched: int = 0  # posts whose neighbours were searched in this run (the others kept theirs)
 
 
 def build(home: C2cHome, encoder: str, settings: AnalysisSettings, inbox: Path | None) -> ExplorerData:
     """Coordinates, neighbours, labels and post details of every current post the encoder analysed."""
     ids, vectors = read_reduced(home, encoder)
     assignment = read_clusters(home, encoder)
-    placed = layout(vectors, settings.map_sample, settings.seed, home=home)
-    neighbour_ids, neighbour_d = nearest_neighbours(vectors, NEIGHBOURS, settings.seed)
+    post_ids = np.asarray(ids, dtype=object)
+    previous = read_previous(home, encoder)
+    placed = layout(vectors, settings.map_sample, settings.seed, ids=post_ids, previous=previous, home=home)
+    neighbour_ids, neighbour_d, searched = _neighbours(home, encoder, vectors, post_ids, settings.seed, placed, previous)
     clusters = np.asarray([assignment.get(pid, -1) for pid in ids], dtype=np.int32)
     terms = cluster_top_terms(home, encoder)
     labels = {int(c): cluster_label(int(c), terms.get(int(c), [])) for c in np.unique(clusters)}
@@ -152,11 +158,34 @@ def build(home: C2cHome, encoder: str, settings: AnalysisSettings, inbox: Path |
         },
         schema=EXPLORER_SCHEMA,
     )
-    return ExplorerData(table, len(placed.sample_rows), labels)
+    return ExplorerData(table, len(placed.anchors.ids), labels, placed, vectors, searched)
+
+
+def _neighbours(
+    home: C2cHome, encoder: str, vectors: np.ndarray, ids: np.ndarray, seed: int, placed: Layout, previous: Previous | None
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Every post's neighbours: the previous run's lists where they still hold (a nightly, the layout kept), else searched."""
+    if not placed.refitted and previous is not None and data_file(home, encoder).exists():
+        old = read_table(data_file(home, encoder), columns=["post_id", "neighbours", "neighbour_distances"])
+        lists, distances = old.column("neighbours").combine_chunks(), old.column("neighbour_distances").combine_chunks()
+        if old.num_rows == len(previous.ids) and len(lists.flatten()) == NEIGHBOURS * old.num_rows:
+            updated = update_neighbours(
+                vectors, NEIGHBOURS, seed, ids, previous,
+                lists.flatten().to_numpy().reshape(-1, NEIGHBOURS).astype(np.int64),
+                distances.flatten().to_numpy(zero_copy_only=False).reshape(-1, NEIGHBOURS).astype(np.float32),
+            )  # fmt: skip
+            if updated is not None:
+                return updated
+    found, distance = nearest_neighbours(vectors, NEIGHBOURS, seed)
+    return found, distance, len(vectors)
 
 
 def write(home: C2cHome, encoder: str, data: ExplorerData) -> Location:
-    return write_partition(home.lake, "explorer", _keys(encoder), data.table)
+    """The explorer data, then the layout the next run starts from (so it never describes data not written)."""
+    written = write_partition(home.lake, "explorer", _keys(encoder), data.table)
+    ids = np.asarray(data.table.column("post_id").to_pylist(), dtype=object)
+    write_layout(home, encoder, ids, data.vectors, data.layout)
+    return written
 
 
 def data_file(home: C2cHome, encoder: str) -> Location:

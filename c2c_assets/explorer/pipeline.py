@@ -24,6 +24,9 @@ class ExplorerResult:
     data_bytes: int
     page: Path
     png: Path
+    refitted: bool  # UMAP fitted in this run (else the stored fit placed only the new and changed posts)
+    kept: int  # posts that kept their previous coordinates
+    neighbours_searched: int  # posts whose neighbours were searched (the others kept theirs)
 
 
 def explorer_folder(home: C2cHome, encoder: str) -> Path:
@@ -47,7 +50,10 @@ def build_explorer(home: C2cHome, encoder: str, settings: AnalysisSettings, inbo
         f"{encoder}: UMAP of {table.num_rows:,} posts ({built.sample_size:,} fitted), coloured by cluster",
         names=built.labels,
     )  # fmt: skip
-    return ExplorerResult(table.num_rows, built.sample_size, location, location.stat().st_size, page, png)
+    return ExplorerResult(
+        table.num_rows, built.sample_size, location, location.stat().st_size, page, png, built.layout.refitted, built.layout.kept,
+        built.neighbours_searched,
+    )
 
 
 def export_explorer(home: C2cHome, encoder: str, target: Path, *, thumbnails: str = "copy") -> Path:

@@ -85,10 +85,13 @@ def update_side(
             f"SELECT c.post_id, c.content_hash, c.fingerprint, c.text_predicted, c.v FROM ({sql}) c ANTI JOIN built b "
             "ON c.post_id = b.post_id AND c.content_hash = b.content_hash AND c.fingerprint IS NOT DISTINCT FROM b.fingerprint"
         ).to_arrow_reader(_BATCH_ROWS)
+        fresh = []
         for batch in reader:
             table = pa.Table.from_batches([batch])
-            index.add(to_matrix(table.column("v")))
+            fresh.append(to_matrix(table.column("v")))
             added.append(table.select(old_ids.column_names).take(np.arange(table.num_rows)))
+        if fresh:
+            index.add(np.concatenate(fresh))  # one add: HNSW grown by many adds is a worse graph (search.build._add_all)
         # Tombstones: a row whose key is no longer current keeps its place (FAISS rows are positional) but loses its id.
         current_keys = db.sql("SELECT post_id || '|' || content_hash || '|' || coalesce(fingerprint, '') AS k FROM now_current").to_arrow_table()
     old_keys = pc.binary_join_element_wise(

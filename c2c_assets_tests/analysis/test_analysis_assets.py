@@ -5,13 +5,16 @@ import subprocess
 import sys
 
 import dagster as dg
+import pyarrow.parquet as pq
 import pytest
 
 from c2c_assets.defs.analysis.assets import analyse_encoder, cluster_report, encoder_comparison, explorer
 from c2c_assets.defs.resources import C2cResource
 from c2c_assets.warehouse import query
 from c2c_assets_tests.browser import browser, open_page  # noqa: F401  (pytest fixtures)
-from c2c_assets_tests.explorer.browsing import assert_clean, loaded_thumbnails, open_explorer, open_served, points
+from c2c_assets_tests.explorer.browsing import (
+    assert_clean, box_select, hover_card, loaded_thumbnails, map_points, open_explorer, open_served, points,
+)  # fmt: skip
 from c2c_assets_tests.fixtures import embed, ingest
 
 
@@ -54,6 +57,12 @@ def test_reduce_cluster_report_and_map(home, embedded, instance, browser, open_p
     assert meta["explorer"]["umap_sample_size"] == 10 and "data:image/png;base64," in meta["explorer"]["map"]
     assert meta["explorer"]["dagster/row_count"] == 10
     assert query(home, "SELECT count(*) FROM read_parquet(?)", [meta["explorer"]["data"]]) == [(10,)]
+    assert meta["explorer"]["umap_refitted"] is True
+    # The next run with the same reduced vectors reuses the stored fit: every post keeps its place.
+    before = pq.read_table(meta["explorer"]["data"], columns=["post_id", "x", "y"])
+    again = analyse(home, embedded, instance, "clip-tiny", [explorer])["explorer"]
+    assert again["umap_refitted"] is False and again["posts_kept_in_place"] == 10
+    assert pq.read_table(again["data"], columns=["post_id", "x", "y"]).equals(before)
 
     # The files people open render in a real browser, with every cluster and point, and no errors.
     page, log = open_page(report)
@@ -82,6 +91,35 @@ def test_reduce_cluster_report_and_map(home, embedded, instance, browser, open_p
     assert (out / "index.html").is_file() and str(out / "index.html") in result.output
     page, log = open_explorer(open_page, out / "index.html", 10)
     assert points(page) == (10, 10)
+    posts = pq.read_table(meta["explorer"]["data"], columns=["post_id", "title", "source"]).to_pylist()
+    # The map draws every post (WebGL 2 here: no GPU), and hovering a point shows that post's card.
+    drawn = map_points(page, at_least=10)
+    assert len(drawn.centres) == 10, f"{len(drawn.centres)} points drawn, {drawn.painted} pixels"
+    at: dict[str, tuple[float, float]] = {}
+    for centre in drawn.centres:
+        card = hover_card(page, centre)
+        [post] = [p for p in posts if p["post_id"] in card.split()]
+        assert post["title"] in card, card
+        at[post["post_id"]] = centre
+    assert len(at) == 10  # each point is a different post
+    # A box on the map (shift + drag) around the posts left of the widest gap: the count and the
+    # gallery follow, with exactly those posts' thumbnails.
+    xs = sorted(x for x, _ in at.values())
+    gap = max(range(1, 10), key=lambda i: xs[i] - xs[i - 1])
+    cut = (xs[gap - 1] + xs[gap]) / 2
+    chosen = {pid for pid, (x, _) in at.items() if x < cut}
+    ys = [y for _, y in at.values()]
+    box_select(page, (xs[0] - 15, min(ys) - 15), (cut, max(ys) + 15))
+    page.get_by_text(f"{len(chosen)} / 10 points").wait_for()
+    page.mouse.move(1, 1)  # off the map: no tooltip thumbnail among the gallery's
+    page.get_by_title("Card view").click()
+    assert loaded_thumbnails(page, len(chosen)) == len(chosen)
+    for post in posts:
+        expect = 1 if post["post_id"] in chosen else 0
+        assert page.get_by_text(post["title"], exact=True).count() == expect, (post, chosen)
+    page.get_by_title("Table view").click()
+    page.get_by_title("Clear filters").click()
+    page.get_by_text("10 / 10 points").wait_for()
     assert loaded_thumbnails(page, 10) == 10  # the table of posts shows each one's thumbnail
     assert page.locator("a.underline[href^='https://']").count() == 10  # each post's link (its "url" renderer)
     # Cross-filter: a click on a source in its chart; the count and the thumbnails follow.

@@ -31,17 +31,24 @@ def blobs(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return (centres[labels] + rng.normal(size=(n, 8))).astype(np.float32), labels
 
 
-def test_layout_fits_the_sample_and_places_the_rest_beside_their_neighbours(monkeypatch) -> None:
-    fitted = {}
+def fake_fit(monkeypatch) -> dict:
+    """UMAP's own output is its business (and costs its JIT): the fit is the first 2 dims."""
+    fitted: dict = {"calls": 0}
 
-    def fake_umap(x, width, seed, n_neighbors=15, *, home=None):  # UMAP's own output is its business: the first 2 dims
+    def fit(x, seed, *, home=None):
+        fitted["calls"] += 1
         fitted["rows"] = len(x)
-        return np.ascontiguousarray(x[:, :width])
+        return np.ascontiguousarray(x[:, :2])
 
-    monkeypatch.setattr(reduction, "umap_reduce", fake_umap)
+    monkeypatch.setattr(coordinates, "fit_umap", fit)
+    return fitted
+
+
+def test_layout_fits_the_sample_and_places_the_rest_beside_their_neighbours(monkeypatch) -> None:
+    fitted = fake_fit(monkeypatch)
     x, labels = blobs(600)
     placed = coordinates.layout(x, sample_size=100, seed=0)
-    assert fitted["rows"] == 100 and len(placed.sample_rows) == 100
+    assert fitted["rows"] == 100 and len(placed.sample_rows) == 100 and placed.refitted
     assert placed.xy.shape == (600, 2) and np.isfinite(placed.xy).all()
     np.testing.assert_array_equal(placed.xy[placed.sample_rows], x[placed.sample_rows, :2])
     # Every interpolated post lands in its own blob (blobs 20 apart, spread 1).
@@ -49,6 +56,47 @@ def test_layout_fits_the_sample_and_places_the_rest_beside_their_neighbours(monk
     centres = np.array([[0, 0], [20, 20]])
     assert (np.linalg.norm(placed.xy[rest] - centres[labels[rest]], axis=1) < 4).all()
     assert coordinates.layout(x[:2], 10, 0).xy.shape == (2, 2)  # too few for UMAP: still placed
+
+
+@pytest.mark.slow  # numba compiles umap's kernels on first use
+def test_umap_is_fitted_on_faiss_neighbours(tmp_path) -> None:
+    x, labels = blobs(300)
+    xy = coordinates.fit_umap(x, 0, home=C2cHome(tmp_path / "home").ensure())
+    assert xy.shape == (300, 2) and np.isfinite(xy).all()
+    # The two blobs stay apart on the map: each point's 5 nearest on the map share its blob.
+    near = np.argsort(((xy[:, None] - xy[None]) ** 2).sum(-1), axis=1)[:, 1:6]
+    assert (labels[near] == labels[:, None]).mean() > 0.99
+
+
+def test_a_nightly_run_keeps_old_coordinates_and_places_new_posts_by_their_neighbours(tmp_path, monkeypatch) -> None:
+    from c2c_assets.explorer.layout_store import read_previous, write_layout
+
+    fitted = fake_fit(monkeypatch)
+    home = C2cHome(tmp_path / "home").ensure()
+    x, labels = blobs(700, seed=1)
+    ids = np.asarray([f"p{i}" for i in range(700)], dtype=object)
+    old, new = slice(0, 600), slice(600, 700)
+    first = coordinates.layout(x[old], 100, 0, ids=ids[old], previous=read_previous(home, "enc"))
+    write_layout(home, "enc", ids[old], x[old], first)  # real Parquet in the lake, as the asset writes it
+    assert fitted["calls"] == 1 and first.refitted
+    # A new day: 100 new posts, one old post edited (its vector moved to the other blob), one gone.
+    today_ids = np.concatenate([ids[1:600], ids[new]])
+    today = np.concatenate([x[1:600], x[new]])
+    today[4] = x[5] + np.array([20, 20] + [0] * 6, np.float32) * (1 if labels[5] == 0 else -1)
+    second = coordinates.layout(today, 100, 0, ids=today_ids, previous=read_previous(home, "enc"))
+    assert fitted["calls"] == 1 and not second.refitted and second.kept == 598
+    kept = np.ones(len(today_ids), bool)
+    kept[4] = False
+    kept[599:] = False
+    np.testing.assert_array_equal(second.xy[kept], first.xy[1:600][kept[:599]])
+    # The new posts sit among their own blob's posts (the edited one in its new blob).
+    centres = np.array([[0, 0], [20, 20]])
+    assert (np.linalg.norm(second.xy[599:] - centres[labels[new]], axis=1) < 4).all()
+    assert np.linalg.norm(second.xy[4] - centres[1 - labels[5]]) < 4
+    # A refitted reducer (every vector moved) or other settings: a full refit.
+    coordinates.layout(today * 1.5, 100, 0, ids=today_ids, previous=read_previous(home, "enc"))
+    coordinates.layout(today, 120, 0, ids=today_ids, previous=read_previous(home, "enc"))
+    assert fitted["calls"] == 3
 
 
 def test_neighbours_are_the_nearest_other_rows() -> None:
@@ -105,6 +153,15 @@ def hostile_table(home: C2cHome, n: int = 12) -> pa.Table:
     )  # fmt: skip
 
 
+def test_the_bundled_front_end_falls_back_to_webgl() -> None:
+    """The map must draw without WebGPU's shader-f16 (headless Chromium, many laptops): a release of
+    embedding-atlas without the WebGL 2 fallback (0.24 and later) fails here, not in a user's browser."""
+    from c2c_assets.explorer.app import static_dir
+
+    main = next((static_dir() / "assets").glob("index-*.js")).read_text(encoding="utf-8")
+    assert "Falling back to WebGL" in main and 'getContext(`webgl2`' in main
+
+
 def test_app_data_keeps_only_safe_links_and_our_thumbnails(tmp_path: Path) -> None:
     home = C2cHome(tmp_path / "home").ensure()
     table = hostile_table(home)
@@ -149,3 +206,37 @@ def test_hostile_export_in_chromium_from_disk(tmp_path: Path, open_page) -> None
     page.get_by_text("4 / 12 points").wait_for()
     assert points(page) == (4, 12)
     assert_clean(log)
+
+
+def test_a_nightly_searches_neighbours_only_where_they_changed():
+    """New and changed posts, and posts next to one that changed or left, get their neighbours searched again;
+    every other post keeps its list, re-pointed at today's rows."""
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(6, 8))
+    x = (centres[rng.integers(0, 6, 600)] + 0.2 * rng.normal(size=(600, 8))).astype(np.float32)
+    ids = np.asarray([f"p:{i:04d}" for i in range(600)], dtype=object)
+    old_ids, old_d = coordinates.nearest_neighbours(x, NEIGHBOURS, 0)
+    previous = coordinates.Previous(
+        coordinates.Anchors(ids[:10], x[:10], np.zeros((10, 2), np.float32)), ids, coordinates.vector_hashes(x),
+        np.zeros((600, 2), np.float32),
+    )
+    # The next day: posts 0-4 changed, 5-7 left, ten new ones; rows are sorted by post id as the lake's are.
+    today = x.copy()
+    today[:5] += 0.5
+    new = (centres[rng.integers(0, 6, 10)] + 0.2 * rng.normal(size=(10, 8))).astype(np.float32)
+    today_ids = np.concatenate([ids[:5], ids[8:], np.asarray([f"q:{i}" for i in range(10)], dtype=object)])
+    today_x = np.concatenate([today[:5], today[8:], new])
+    found, distances, searched = coordinates.update_neighbours(today_x, NEIGHBOURS, 0, today_ids, previous, old_ids.astype(np.int64), old_d)
+
+    fresh, fresh_d = coordinates.nearest_neighbours(today_x, NEIGHBOURS, 0)
+    row_of = {pid: i for i, pid in enumerate(today_ids)}
+    touched = {i for i in range(8)}  # changed or gone
+    stale_old = {i for i in range(600) if i < 5 or any(j in touched for j in old_ids[i])}
+    expected_searched = {row_of[ids[i]] for i in stale_old if ids[i] in row_of} | set(range(len(today_ids) - 10, len(today_ids)))
+    assert searched == len(expected_searched) < len(today_ids) // 2
+    for row in expected_searched:  # searched again: what a full search finds
+        assert list(found[row]) == list(fresh[row]) and np.allclose(distances[row], fresh_d[row])
+    for old_row in set(range(8, 600)) - stale_old:  # kept: the same posts as yesterday, at today's rows
+        row = row_of[ids[old_row]]
+        assert [today_ids[j] for j in found[row]] == [ids[j] for j in old_ids[old_row]]
+        assert np.allclose(distances[row], old_d[old_row])

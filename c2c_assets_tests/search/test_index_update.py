@@ -95,3 +95,33 @@ def test_a_build_without_fingerprints_is_rebuilt(lake):
     next_day(home, 10, [])
     [info] = build_indexes(home, "syn", incremental=True)
     assert info.n == 3010 and "fingerprint" in pq.read_table(idx.current_build(home, "syn", "post") / "ids.parquet").column_names
+
+
+def test_hnsw_gets_its_vectors_in_one_add_however_many_batches_stream_in(lake, monkeypatch):
+    """FAISS's HNSW grown by many adds is a worse graph (search.build._add_all): the build streams in batches
+    but adds once, in the stream's order, and the update adds the day's rows once too."""
+    from c2c_assets.search import build
+
+    adds: list[int] = []
+    real_new_index = idx.new_index
+
+    class CountingAdds:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def add(self, x):
+            adds.append(len(x))
+            self.inner.add(x)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    monkeypatch.setattr(build, "BATCH_ROWS", 256)  # 12 batches of the 3,000 vectors
+    monkeypatch.setattr(idx, "new_index", lambda plan, dim: CountingAdds(real_new_index(plan, dim)))
+    info, index, ids = build.build_side(lake, "syn", "post", "vector", 8 << 30, log=lambda message: None)
+    assert info.kind == "hnsw" and adds == [3000]
+    assert info.recall_at_10 >= idx.TARGET_RECALL
+    table, vectors = current_side(lake, "syn", "vector")
+    by_id = dict(zip(table.column("post_id").to_pylist(), range(len(vectors)), strict=True))
+    rows = [by_id[pid] for pid in ids.column("post_id").to_pylist()]
+    assert np.allclose(index.inner.reconstruct_n(0, 3000), vectors[rows]), "row i of the index is ids[i]'s vector"

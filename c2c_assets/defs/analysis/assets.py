@@ -132,7 +132,8 @@ def cluster_report(context: dg.AssetExecutionContext, c2c: C2cResource) -> dg.Ma
     group_name="analysis", kinds={"umap", "parquet", "html"}, owners=[OWNER],
     automation_condition=dg.AutomationCondition.eager(),
     description="Every current post on a 2-D map (UMAP fitted on a seeded sample of 70,000, the others placed from "
-    "their nearest sample posts) with its cluster, the cluster's top terms as label, category, price, source, date, "
+    "their nearest sample posts; a later run places only new and changed posts into that fit while the sample's "
+    "reduced vectors are unchanged) with its cluster, the cluster's top terms as label, category, price, source, date, "
     "thumbnail and nearest neighbours: Parquet in lake/explorer/encoder=<e>/; the embedding-atlas explorer (colour, "
     "search, cross-filters, selection and its export) under reports/<encoder>/explorer/index.html; the PNG map with "
     "cluster names (and a density layer for many posts) in the UI.",
@@ -150,6 +151,9 @@ def explorer(context: dg.AssetExecutionContext, config: AnalysisConfig, c2c: C2c
             "map": dg.MetadataValue.md(png_markdown(result.png)),
             "png": dg.MetadataValue.path(str(result.png)),
             "umap_sample_size": result.sample_size,
+            "umap_refitted": result.refitted,
+            "posts_kept_in_place": result.kept,
+            "neighbours_searched": result.neighbours_searched,
             "data_bytes": result.data_bytes,
         }
     )
