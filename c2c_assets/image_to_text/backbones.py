@@ -4,7 +4,8 @@
   The tower's output is CLIP's image embedding, in the same space as the text embeddings: the
   zero-shot baseline is the image embedding itself.
 - ``offline``: the EfficientNet-Lite0 torch tower of the default encoder (``encoders.default``), its
-  1280-d pooled features, with targets from all-MiniLM-L6-v2 (384-d). The spaces differ: no zero-shot.
+  1280-d pooled features, with targets from the default encoder's text side
+  (multilingual-e5-small passages since issue 15; 384-d). The spaces differ: no zero-shot.
 
 ``tiny`` variants use the encoders' own tiny random towers (CLIP: 32-d, 32-px photos; EfficientNet-Lite:
 32-d, 64-px photos; text 32-d and 16-d), seeded, for tests.
@@ -128,7 +129,7 @@ CONFIGURATIONS: dict[str, Configuration] = {
         ),
         Configuration(
             "offline",
-            "EfficientNet-Lite0 tower (default encoder) -> all-MiniLM-L6-v2 text embeddings, offline weights",
+            "EfficientNet-Lite0 tower (default encoder) -> its text side's embeddings (multilingual-e5-small), offline weights",
             build_offline,
             "no zero-shot possible (separate spaces): the mean training text embedding, i.e. predict the average post",
             "default",

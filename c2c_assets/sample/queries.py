@@ -4,7 +4,10 @@ Kinds:
 
 - ``paraphrase``: English in the buyer's own words, sharing no content word with its category's
   vocabulary (every word the generator writes for that category, slang, typos and Spanish included;
-  ``c2c_assets_tests/sample/test_queries.py`` checks it against a generated sample);
+  ``c2c_assets_tests/sample/test_queries.py`` checks it against a generated sample); the set the search
+  methods for paraphrases were developed on;
+- ``paraphrase-heldout``: more of the same, written before those methods were tuned and never tuned on:
+  what the paraphrase figures generalize to;
 - ``spanish``: Spanish queries (Texas buyers), about a category;
 - ``english``: plain English queries in the sellers' own words (the English baseline);
 - ``code``: an exact part number, tire size, bolt pattern or wheel spec; its relevant posts are the ones
@@ -21,7 +24,9 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
-KINDS = ("paraphrase", "spanish", "english", "code")
+# The issue's kinds (its targets are over these), then the held-out paraphrases (``PARAPHRASE_HELDOUT``).
+TARGET_KINDS = ("paraphrase", "spanish", "english", "code")
+KINDS = (*TARGET_KINDS, "paraphrase-heldout")
 
 # (text, category)
 PARAPHRASE: list[tuple[str, str]] = [
@@ -40,6 +45,25 @@ PARAPHRASE: list[tuple[str, str]] = [
     ("sheet metal for the outside of my ride", "body panels"),
     ("make my pickup sit higher", "suspension"),
     ("gearbox for my ride", "transmission"),
+]
+# Written after the search methods of issue 15 were measured on PARAPHRASE and before any were tuned on it
+# (PARAPHRASE is their development set): paraphrases no method was fitted to, one per category, under the
+# same rule (no word of their category's vocabulary; the same test checks them).
+PARAPHRASE_HELDOUT: list[tuple[str, str]] = [
+    ("something grippy so I quit sliding on wet roads", "tires"),
+    ("fancy spinners to make my ride look good", "wheels"),
+    ("beams so I can see the road in the dark", "headlights"),
+    ("glowing red things on the back end of my coupe", "tail lights"),
+    ("crash protection for the back end of my suv", "bumpers"),
+    ("cushy place to park my behind on long drives", "seats"),
+    ("thumping bass for road trips", "audio"),
+    ("replacement heart for my dead pickup", "engine"),
+    ("make my car growl like a beast", "exhaust"),
+    ("parts to slow my car down safely", "brakes"),
+    ("a way to check traffic beside me", "mirrors"),
+    ("replacement skin for a dented car", "body panels"),
+    ("smoother trip over potholes", "suspension"),
+    ("the thing that changes gears in my car", "transmission"),
 ]
 SPANISH: list[tuple[str, str]] = [
     ("llantas para mi camioneta", "tires"),
@@ -111,7 +135,8 @@ def load_queries(inbox: Path) -> list[Query]:
                 by_code.setdefault(code, set()).add(row["post_id"])
     out = [
         Query(text, kind, category, frozenset(by_category.get(category, ())))
-        for kind, pairs in (("paraphrase", PARAPHRASE), ("spanish", SPANISH), ("english", ENGLISH))
+        for kind, pairs in (("paraphrase", PARAPHRASE), ("spanish", SPANISH), ("english", ENGLISH),
+                            ("paraphrase-heldout", PARAPHRASE_HELDOUT))
         for text, category in pairs
     ]
     out += [Query(code, "code", category, frozenset(by_code[code])) for code, category in CODES if by_code.get(code)]

@@ -37,7 +37,8 @@ REMOTE_CHECK_S = 5.0
 WATCHED = ("posts", "post_images", "post_attributes")  # the lake assets the posts, post_thumbnails and post_attributes views read
 COLUMNS = "post_id, content_hash, title, price_usd, source, url, scrape_date"
 CANDIDATES = pa.schema([("post_id", pa.string()), ("content_hash", pa.string()), ("score", pa.float64()), ("text_predicted", pa.bool_()),
-                        ("lexical_rank", pa.int32()), ("vector_rank", pa.int32()), ("ord", pa.int32())])
+                        ("lexical_rank", pa.int32()), ("vector_rank", pa.int32()), ("feedback_rank", pa.int32()),
+                        ("ord", pa.int32())])
 _ATTRIBUTE_SQL = ", ".join(f"a.{name}" for name in ATTRIBUTES)
 
 # The candidates that are still current (same content hash) and pass the filters, in the candidates' order.
@@ -60,6 +61,7 @@ class Candidate(NamedTuple):
     text_predicted: bool = False
     lexical_rank: int | None = None
     vector_rank: int | None = None
+    feedback_rank: int | None = None  # its rank in the feedback query's candidates (``search.feedback``)
 
 
 def candidates_table(candidates: list[Candidate]) -> pa.Table:

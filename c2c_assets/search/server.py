@@ -9,11 +9,11 @@ Routes::
 
     GET  /health                      {"status": "ok", "encoders": {name: {side: {"build", "n"}}}}
     GET  /encoders                    the served encoders: family, sides, builds, sizes
-    GET  /search?q=TEXT | like=POST_ID [&encoder=&k=&source=&min_price=&max_price=&since=YYYY-MM-DD&size=&fits=&mode=&lexical_weight=]
-    POST /search                      JSON {"text" | "like", "encoder", "k", "source", "min_price", "max_price", "since", "size", "fits", "mode", "lexical_weight"}
+    GET  /search?q=TEXT | like=POST_ID [&encoder=&k=&source=&min_price=&max_price=&since=YYYY-MM-DD&size=&fits=&mode=&lexical_weight=&feedback=]
+    POST /search                      JSON {"text" | "like", "encoder", "k", "source", "min_price", "max_price", "since", "size", "fits", "mode", "lexical_weight", "feedback"}
 
 Text queries are hybrid by default (``mode``: hybrid, semantic, lexical); each hit says its ``mode`` and its
-``lexical_rank`` / ``vector_rank``, and the ``X-C2C-Search-Mode`` header says the mode used (also for no hits).
+``lexical_rank`` / ``vector_rank`` / ``feedback_rank`` (``search.feedback``), and the ``X-C2C-Search-Mode`` header says the mode used (also for no hits).
     POST /search/image                a photo: multipart field ``file``, or the raw body; the same query parameters
     POST /search/audio                a sound (encoders with an audio tower), likewise
 
@@ -67,6 +67,7 @@ class SearchBody(BaseModel):
     fits: str | None = None
     mode: Literal["hybrid", "semantic", "lexical"] | None = None
     lexical_weight: float = Field(LEXICAL_WEIGHT, ge=0.0, le=1.0)
+    feedback: int | None = Field(None, ge=0, le=MAX_K)
 
 
 class _NotServed(Exception):
@@ -91,8 +92,8 @@ def create_app(home: C2cHome, encoders: Sequence[str], *, searcher: Searcher | N
         return name
 
     def run(encoder: str | None, k: int, filters: Filters, mode: str | None = None, lexical_weight: float = LEXICAL_WEIGHT,
-            **query: Any) -> JSONResponse:
-        hits = searcher.search(chosen(encoder), k, filters, mode, lexical_weight=lexical_weight, **query)
+            feedback: int | None = None, **query: Any) -> JSONResponse:
+        hits = searcher.search(chosen(encoder), k, filters, mode, lexical_weight=lexical_weight, feedback=feedback, **query)
         headers = {"X-C2C-Search-Mode": searcher.last_mode}  # this thread's query: the Searcher keeps it per thread
         if searcher.last_note:
             headers["X-C2C-Search-Note"] = searcher.last_note.encode("ascii", "replace").decode()
@@ -149,13 +150,15 @@ def create_app(home: C2cHome, encoders: Sequence[str], *, searcher: Searcher | N
         fits: Annotated[str | None, Query(description="Year, make and/or model, e.g. 2016 Civic.")] = None,
         mode: Annotated[Literal["hybrid", "semantic", "lexical"] | None, Query()] = None,
         lexical_weight: Annotated[float, Query(ge=0.0, le=1.0)] = LEXICAL_WEIGHT,
+        feedback: Annotated[int | None, Query(ge=0, le=MAX_K, description="Hits fed back (search.feedback); default: 5 in hybrid mode.")] = None,
     ) -> JSONResponse:
-        return run(encoder, k, Filters(source, min_price, max_price, since, size=size, fits=fits), mode, lexical_weight, text=q, like=like)
+        return run(encoder, k, Filters(source, min_price, max_price, since, size=size, fits=fits), mode, lexical_weight, feedback,
+                   text=q, like=like)
 
     @app.post("/search")
     def search_post(body: SearchBody) -> JSONResponse:
         filters = Filters(body.source, body.min_price, body.max_price, body.since, size=body.size, fits=body.fits)
-        return run(body.encoder, body.k, filters, body.mode, body.lexical_weight, text=body.text, like=body.like)
+        return run(body.encoder, body.k, filters, body.mode, body.lexical_weight, body.feedback, text=body.text, like=body.like)
 
     def upload_route(kind: str, default_suffix: str):
         async def route(

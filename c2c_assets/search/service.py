@@ -12,7 +12,10 @@ reciprocal rank fusion, posts holding the query's exact sizes or part numbers fi
 or ``"lexical"`` uses one of them; photo, sound and --like queries are semantic. Each hit carries its
 ``lexical_rank`` and ``vector_rank`` (None where that side did not propose it) and the ``mode`` used;
 ``Searcher.query`` returns them with the mode (``SearchResult``), ``Searcher.search`` a list of hits
-(``Searcher.last_mode`` says the mode, per thread).
+(``Searcher.last_mode`` says the mode, per thread). In hybrid mode the vector side's first hits also feed
+back (``search.feedback``): the centroid of their post vectors is a third query on the ``post`` index,
+fused with the other two; a hit's ``feedback_rank`` is its rank there (``feedback=0`` turns it off;
+semantic mode uses it only when asked).
 
 ``Searcher`` keeps encoders and opened indexes across queries (``c2c serve``): each query reads the
 side's ``CURRENT`` pointer (a few bytes) and reopens the index when it names another build, so a newly
@@ -36,6 +39,7 @@ from c2c_assets.embeddings.store import SIDES, stored_vector
 from c2c_assets.encoders import EncoderConfig, EncoderError, create_encoder, encoder_configs, query_side
 from c2c_assets.encoders.base import Encoder
 from c2c_assets.home import C2cHome
+from c2c_assets.search import feedback as prf
 from c2c_assets.search import index as idx
 from c2c_assets.search.analyzer import analyze_query
 from c2c_assets.search.cache import Candidate, CurrentPosts, warehouse_hits
@@ -62,11 +66,13 @@ class Hit:
     vector_rank: int | None = None
     attributes: dict[str, Any] | None = None  # what post_attributes read from its text (only what it found)
     mode: str = "semantic"  # how it was found: semantic, lexical or hybrid
+    feedback_rank: int | None = None  # its rank in the feedback query's candidates (None: not among them, or no feedback)
 
     def as_dict(self) -> dict[str, Any]:
         return {"post_id": self.post_id, "score": round(self.score, 6), "title": self.title, "price_usd": self.price_usd,
                 "source": self.source, "text_predicted": self.text_predicted, "mode": self.mode,
-                "lexical_rank": self.lexical_rank, "vector_rank": self.vector_rank, "attributes": self.attributes}
+                "lexical_rank": self.lexical_rank, "vector_rank": self.vector_rank, "feedback_rank": self.feedback_rank,
+                "attributes": self.attributes}
 
 
 @dataclass(frozen=True)
@@ -317,11 +323,33 @@ class Searcher:
         self._last.mode, self._last.note = result.mode, result.note
         return result.hits
 
+    def feedback_query(self, encoder: str, loaded: LoadedIndex, vector: np.ndarray, depth: int) -> tuple[LoadedIndex, np.ndarray] | None:
+        """The post index and the feedback vector (``search.feedback``): the centroid of the post vectors of
+        the first ``depth`` hits of ``vector`` on ``loaded``; None without a post index or seeds."""
+        if depth < 1 or idx.current_build(self.home, encoder, "post") is None:
+            return None
+        post = self.index(encoder, "post")
+        _, positions = loaded.search(vector, min(depth, loaded.index.ntotal))
+        seeds = [post_id for post_id, _, _ in loaded.rows([int(p) for p in positions[0] if p >= 0])]
+
+        def vector_of(post_id: str) -> np.ndarray | None:
+            row = post.position(post_id)
+            if row is None:
+                return None
+            if post.meta["kind"] == "ivf":  # IVF-PQ cannot reconstruct exactly: the stored vector
+                return stored_vector(self.home, encoder, post_id)
+            return np.asarray(post.index.reconstruct(row), dtype=np.float32)
+
+        centre = prf.centroid(seeds, vector_of)
+        return None if centre is None else (post, centre)
+
     def query(self, encoder: str, k: int = 10, filters: Filters | None = None, mode: str | None = None,
-              lexical_weight: float = LEXICAL_WEIGHT, **query: Any) -> SearchResult:
+              lexical_weight: float = LEXICAL_WEIGHT, feedback: int | None = None, **query: Any) -> SearchResult:
         """The k best current posts for one query, filtered. ``mode``: ``hybrid`` (the default for text: lexical
         and vector hits fused, ``hybrid.fuse``), ``semantic`` (vectors only; the only mode for photo, sound
-        and --like queries) or ``lexical`` (BM25 only)."""
+        and --like queries) or ``lexical`` (BM25 only). ``feedback``: how many of the vector side's first hits
+        feed back into a text query (``search.feedback``); None: ``FEEDBACK_DEPTH`` in hybrid mode, none in
+        semantic mode; 0: none."""
         if k < 1:
             raise SearchError("k must be at least 1")
         if mode is not None and mode not in MODES:
@@ -335,6 +363,8 @@ class Searcher:
             raise SearchError(f"mode {mode} needs a text query alone (photo, sound and --like queries are semantic)")
         if is_text and not text.strip():
             raise SearchError("the text query is empty")
+        if feedback is not None and feedback < 0:
+            raise SearchError("the feedback depth cannot be negative")
         filters = filters or Filters()
         note, lexical, analyzed = None, None, None
         if mode != "semantic":
@@ -350,10 +380,12 @@ class Searcher:
                     if mode == "lexical":
                         return SearchResult([], mode, why)
                     mode, note, lexical = "semantic", why + ": vector results only", None
-        loaded = vector = None
+        loaded = vector = feedback_on = None
         if mode != "lexical":
             side, vector = self.query_vector(encoder, **query)
             loaded = self.index(encoder, side)
+            if is_text:
+                feedback_on = self.feedback_query(encoder, loaded, vector, prf.depth_for(mode, feedback))
         where, params = filters.sql()
         exclude = query.get("like")
         # Each side proposes 4k+1 (the fusion's weight past rank 4k is small), more only when filters or stale posts leave fewer than k.
@@ -369,23 +401,33 @@ class Searcher:
                 rows.sort(key=lambda row: (-row[2], row[0]))  # equal scores (posts sharing a photo) in a stable order
                 vectors = [Candidate(post_id, content_hash, score, predicted, None, rank)
                            for rank, (post_id, content_hash, score, predicted) in enumerate(rows, 1)]
+            fed_back: list[Candidate] = []
+            if feedback_on is not None:
+                post, centre = feedback_on
+                scores, positions = post.search(centre, min(wanted, post.index.ntotal))
+                found = [(int(p), float(score)) for p, score in zip(positions[0], scores[0], strict=True) if p >= 0]
+                fed_back = [Candidate(post_id, content_hash, score, predicted)
+                            for (post_id, content_hash, predicted), (_, score) in zip(post.rows([p for p, _ in found]), found, strict=True)]
             lexical_hits = lexical.search(analyzed, wanted) if lexical is not None else []
             if mode == "semantic":
-                candidates = vectors
+                candidates = fuse([], vectors, 0.0, feedback=fed_back) if fed_back else vectors
             elif mode == "lexical":
                 candidates = lexical_only(lexical_hits)
             else:
-                candidates = fuse(lexical_hits, vectors, lexical_weight)
+                candidates = fuse(lexical_hits, vectors, lexical_weight, feedback=fed_back)
             if self._posts is not None:
                 rows = self._posts.hits(candidates, filters, k)
             else:
                 rows = warehouse_hits(self.home, candidates, where, params, k)
             vectors_done = loaded is None or wanted >= loaded.index.ntotal
+            vectors_done = vectors_done and (feedback_on is None or wanted >= feedback_on[0].index.ntotal)
             lexical_done = lexical is None or len(lexical_hits) < wanted
             if len(rows) >= k or (vectors_done and lexical_done):
                 if mode == "lexical" and not lexical_hits:
                     note = "no post holds any of these words"
-                return SearchResult([Hit(*row[:10], attributes=row[10], mode=mode) for row in rows], mode, note)
+                fed = {c.post_id: c.feedback_rank for c in reversed(candidates) if c.feedback_rank is not None}
+                return SearchResult([Hit(*row[:10], attributes=row[10], mode=mode, feedback_rank=fed.get(row[0])) for row in rows],
+                                    mode, note)
             wanted *= 4
 
 

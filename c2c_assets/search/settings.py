@@ -18,3 +18,6 @@ class IndexSettings(BaseModel):
 # Hybrid search (``search.hybrid``): the modes, and the fusion's default weight of the lexical ranking.
 MODES = ("hybrid", "semantic", "lexical")
 LEXICAL_WEIGHT = 0.5
+# Pseudo-relevance feedback (``search.feedback``): the vector side's best hits whose post vectors make a
+# second query; on by default in hybrid mode, off in semantic mode (``c2c search --feedback N``).
+FEEDBACK_DEPTH = 5

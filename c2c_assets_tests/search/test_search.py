@@ -109,7 +109,7 @@ def test_cli_json_and_html(searchable, tmp_path):
     assert result.exit_code == 0, result.output
     rows = json.loads(result.output)
     assert len(rows) == 3 and set(rows[0]) == {"post_id", "score", "title", "price_usd", "source", "text_predicted",
-                                           "mode", "lexical_rank", "vector_rank", "attributes"}
+                                           "mode", "lexical_rank", "vector_rank", "feedback_rank", "attributes"}
     assert all(r["source"] == "craigslist" for r in rows)
     assert (tmp_path / "g.html").read_text().count('class="hit"') == 3
     photo = EXAMPLE_INBOX / "offerup" / DAY / "images" / "a1b2c3d4e5f6_0.png"

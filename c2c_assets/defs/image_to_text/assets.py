@@ -27,7 +27,7 @@ class ImageToTextConfig(dg.Config, ImageToTextSettings):
             description="Model A (photo tower fine-tuned with a small learning rate + FC/LayerNorm head with a larger one, "
             "cosine loss, early stopping), model B (distance-weighted KNN over training posts' text embeddings) and their "
             "ensemble weight, trained on (photo, text embedding) pairs split by post. `offline`: EfficientNet-Lite0 -> "
-            "all-MiniLM-L6-v2 (real weights here); `paper`: CLIP vision -> CLIP text (needs CLIP weights).",
+            "multilingual-e5-small, the default's text side (real weights here); `paper`: CLIP vision -> CLIP text (needs CLIP weights).",
             group_name="image_to_text", kinds={"pytorch", "faiss"}, owners=[OWNER],
         ),
         dg.AssetSpec(
