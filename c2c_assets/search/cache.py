@@ -28,7 +28,7 @@ from c2c_assets.attributes.extract import ATTRIBUTES, attributes_of
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import PART_NAME
 from c2c_assets.storage import is_local
-from c2c_assets.warehouse import connect
+from c2c_assets.warehouse import connect, quote
 
 if TYPE_CHECKING:
     from c2c_assets.search.filters import Filters
@@ -72,7 +72,13 @@ def candidates_table(candidates: list[Candidate]) -> pa.Table:
 def warehouse_hits(home: C2cHome, candidates: list[Candidate], where: str, params: list[Any], k: int) -> list[tuple]:
     """The join against the warehouse views themselves (one query: nothing kept). Rows: the hit's columns
     up to ``vector_rank``, then its attributes (``attributes_of``)."""
-    sql = HITS_SQL.format(where=where)
+    if not candidates:
+        return []
+    # The candidates' ids as constants too: DuckDB then filters the views' scans (and their latest-scrape window)
+    # to these posts before the join; with the join alone it computed every listing's latest scrape first
+    # (1.2M posts, on a loaded machine: 3.2-3.6 s a query without them, 1.7-2.3 s with).
+    ids = ", ".join(quote(c.post_id) for c in candidates)
+    sql = HITS_SQL.format(where=f"{where} AND p.post_id IN ({ids})")
     with connect(home, read_only=True) as db:
         db.register("candidates", candidates_table(candidates))
         rows = db.execute(sql, [*params, k]).fetchall()
