@@ -3,7 +3,6 @@ and from them the repost groups (``reposts``) and the uniqueness / representativ
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,23 +12,12 @@ import pyarrow.compute as pc
 from c2c_assets.home import C2cHome
 from c2c_assets.quality import state as S
 from c2c_assets.quality import thresholds as T
+from c2c_assets.quality.readers import NEIGHBOURS, read_neighbours
 from c2c_assets.quality.lake_io import current_posts, fetch, read, table_file, write
 from c2c_assets.quality.schema import POST_SCORES
 from c2c_assets.quality.scores import outlier_scores, representativeness, uniqueness
 from c2c_assets.storage import read_table
 
-NEIGHBOURS = "post_neighbours"
-
-
-@dataclass(frozen=True)
-class NeighbourTable:
-    """``post_neighbours[encoder]`` as arrays, one entry per index row (``post_knn``)."""
-
-    post_id: pa.Array
-    alive: np.ndarray  # (n,) bool
-    rows: np.ndarray  # (n, k) int64 index rows, -1 where fewer
-    similarity: np.ndarray  # (n, k) float32, NaN where fewer
-    version: np.ndarray  # (n,) int64: the run that last changed the row
 
 
 def _vector_ids(home: C2cHome, sql: str) -> pa.Table:
@@ -187,19 +175,6 @@ def _update_neighbours(home: C2cHome, sql: str, ids: pa.Table, old: pa.Table, in
                              ids.filter(pc.is_in(ids.column("post_id"), fresh)).column("content_key").combine_chunks()])
     post_ids = pa.concat_arrays([old.column("post_id").combine_chunks(), fresh.cast(pa.string())])
     return _neighbour_table(post_ids, keys, alive, lists, sims, version), index, searched
-
-
-def read_neighbours(home: C2cHome, encoder: str) -> NeighbourTable:
-    path = table_file(home, NEIGHBOURS, encoder)
-    if not path.exists():
-        raise ValueError(f"post_neighbours is not materialized for encoder {encoder!r}")
-    from c2c_assets.quality.post_knn import fixed
-
-    table = read_table(path)
-    sims = fixed(table, "similarity", np.float32)
-    sims[sims < -1.5] = np.nan
-    return NeighbourTable(table.column("post_id").combine_chunks(), table.column("alive").to_numpy(zero_copy_only=False),
-                          fixed(table, "neighbour_rows", np.int64), sims, table.column("version").to_numpy())
 
 
 def build_repost_groups(home: C2cHome, encoder: str) -> tuple[pa.Table, dict[str, Any]]:

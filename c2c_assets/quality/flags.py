@@ -155,7 +155,7 @@ def _posts_using(home: C2cHome, shas: pa.Table) -> pa.Table:
 
 def _hashes_of(home: C2cHome, wanted: pa.Table | None) -> pa.Table:
     """The photo_hashes rows of the photos of ``wanted`` posts (None: of every current post)."""
-    from c2c_assets.quality.pipeline import current_hashes
+    from c2c_assets.quality.readers import current_hashes
 
     if wanted is None:
         return current_hashes(home)[1]

@@ -151,7 +151,7 @@ def _incremental(home: C2cHome, hashes: pa.Table, old: pa.Table, index: Any, ord
 
 def _counts(home: C2cHome, rows: pa.Table, groups: pa.Array | None) -> pa.Table:
     """group_id, group_photos, group_posts, group_items, stock of ``groups`` (None: every group of ``rows``)."""
-    from c2c_assets.quality.pipeline import texts_of
+    from c2c_assets.quality.readers import texts_of
     from c2c_assets.quality.text import text_components
 
     chosen = rows if groups is None else rows.filter(pc.is_in(rows.column("group_id"), groups))

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from c2c_assets.home import C2cHome
-from c2c_assets.quality.lake_io import current_photos_sql, fetch, read, write
+from c2c_assets.quality.lake_io import read, write
 from c2c_assets.quality.photos import hash_photos
 from c2c_assets.quality.schema import PHOTO_HASHES
 from c2c_assets.warehouse import lake_relation, scratch
@@ -39,41 +39,12 @@ def update_photo_hashes(home: C2cHome) -> dict[str, Any]:
     return {"photos": table.num_rows, "hashed_now": fresh.num_rows, "unhashable": unhashable}
 
 
-def current_hashes(home: C2cHome) -> tuple[pa.Table, pa.Table]:
-    """(photos of current posts: post_id, position, sha256; the hash rows of their distinct photos)."""
-    sql = current_photos_sql(home)
-    hashes = read(home, "photo_hashes")
-    if sql is None or hashes is None:
-        raise ValueError("photo_hashes is not materialized yet")
-    photos = fetch(home, f"SELECT post_id, position, sha256 FROM ({sql}) ORDER BY post_id, position")
-    rows = hashes.filter(pc.is_in(hashes.column("sha256"), photos.column("sha256").unique())).sort_by("sha256")
-    return photos, rows
-
-
 def build_photo_groups(home: C2cHome) -> tuple[pa.Table, dict[str, Any]]:
     """Near-duplicate groups of every hashed photo and which of them are stock photos (``photo_group_update``:
     a new day searches only its new photos against the stored index and merges the groups they touch)."""
     from c2c_assets.quality.photo_group_update import update_photo_groups
 
     return update_photo_groups(home)
-
-
-def _texts(home: C2cHome, post_ids: list[str]) -> dict[str, str]:
-    from c2c_assets.ingest.views import current_posts_sql
-
-    wanted = pa.table({"post_id": post_ids})
-    with scratch(home) as db:
-        db.register("wanted_posts", wanted)
-        rows = db.execute(
-            f"SELECT post_id, concat_ws(' ', title, description) FROM ({current_posts_sql(home, 'post_id, title, description')}) "
-            "SEMI JOIN wanted_posts USING (post_id)"
-        ).fetchall()
-    return dict(rows)
-
-
-def texts_of(home: C2cHome, post_ids: list[str]) -> dict[str, str]:
-    """Title and description of some current posts (what MinHash compares)."""
-    return _texts(home, post_ids) if post_ids else {}
 
 
 def build_post_flags(home: C2cHome) -> tuple[pa.Table, dict[str, Any]]:

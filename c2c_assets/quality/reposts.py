@@ -27,7 +27,7 @@ from c2c_assets.home import C2cHome
 from c2c_assets.prices import usable_mask
 from c2c_assets.quality import state as S
 from c2c_assets.quality import thresholds as T
-from c2c_assets.quality.encoder_pipeline import read_neighbours
+from c2c_assets.quality.readers import read_neighbours, texts_of
 from c2c_assets.quality.lake_io import current_photos_sql, current_posts, read, table_file, write
 from c2c_assets.quality.photo_groups import components
 from c2c_assets.quality.schema import REPOST_GROUPS
@@ -109,7 +109,6 @@ def _vector_candidates(nb, post_row_of: np.ndarray, region_rows: np.ndarray | No
 
 def _evidence(home: C2cHome, posts: pa.Table, nb, post_row_of: np.ndarray, region: np.ndarray | None) -> tuple[dict[tuple[int, int], set[str]], np.ndarray]:  # noqa: ANN001
     """(post-row pair -> the kinds of evidence joining it, each post's usable price or NaN)."""
-    from c2c_assets.quality.pipeline import texts_of
 
     post_ids = posts.column("post_id").combine_chunks()
     raw = posts.column("price_usd").to_numpy(zero_copy_only=False).astype(np.float64)

@@ -144,7 +144,11 @@ def test_reduce_cluster_report_and_map(home, embedded, instance, browser, open_p
         context.close()
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine: what the test checked was already checked
+            server.kill()
+            server.wait(timeout=10)
 
 
 def test_comparison_puts_encoders_side_by_side_on_shared_posts(home, embedded, instance):

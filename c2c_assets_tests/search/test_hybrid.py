@@ -151,7 +151,11 @@ def test_empty_stop_words_and_unknown_scripts(hybrid):
         assert lexical.hits == [] and lexical.note
 
 
-def test_cli_modes_json_and_filters(hybrid):
+def test_cli_modes_json_and_filters(hybrid, monkeypatch):
+    from c2c_assets.cli import console
+
+    # The console's width was fixed when it was created (COLUMNS then): nine columns need a wide one.
+    monkeypatch.setattr(console, "width", 200)
     runner = CliRunner()
     root = str(hybrid.home.root)
     result = runner.invoke(app, ["search", "--home", root, "-e", ENCODER, "-k", "3", "--json", "84002-0E010"])
