@@ -595,6 +595,11 @@ def child_env(cfg_path: Path) -> dict[str, str]:
     return env
 
 
+def print_row(stage: str, wall: float, rss: float, target: str, result: str) -> None:
+    """One row of the bench's table: ``stage | wall s | peak RSS GB | target | verdict``."""
+    print(f"{stage} | {wall:.2f} | {rss:.2f} | {target} | {result}", flush=True)
+
+
 def nightly_row(cfg_path: Path, results: Path, full_run: float, full: bool, row: Callable[..., None]) -> dict[str, Any]:
     """Run the nightly stage and print its row against the full run; returns its failures."""
     nightly, wall, rss = run_stage("nightly", cfg_path, results)
@@ -633,7 +638,7 @@ def again(home: Path) -> int:
     print(f"setup: {made['nightly_lines']:,} lines ({made['nightly_new']:,} new, {made['nightly_changed']:,} old ones changed) in {wall:.1f} s")
     print("stage | wall s | peak RSS GB | target | PASS/MISS (by how much)")
     failures = nightly_row(cfg_path, results, walls["full_run"], walls["full"],
-                           lambda *cells: print(f"{cells[0]} | {cells[1]:.2f} | {cells[2]:.2f} | {cells[3]} | {cells[4]}", flush=True))
+                           print_row)
     print(f"load average at the end: {os.getloadavg()[0]:.1f} (on shared cores the figures are upper bounds)")
     for key, message in failures.items():
         print(f"FAILED {key}: {message}", flush=True)
@@ -758,7 +763,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def row(stage: str, wall: float, rss: float, target: str, result: str) -> None:
         rows.append((stage, wall, rss, target, result))
-        print(f"{stage} | {wall:.2f} | {rss:.2f} | {target} | {result}", flush=True)
+        print_row(stage, wall, rss, target, result)
 
     def sized(checks: list[tuple[str, float, float]], scaled: list[tuple[str, float, float]]) -> str:
         return verdict(checks) if full else f"smoke [{verdict(scaled)}]"

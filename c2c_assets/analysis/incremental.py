@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from c2c_assets.analysis.reduction import PcaModel
 from c2c_assets.analysis.settings import AnalysisSettings
-from c2c_assets.embeddings.store import current_vectors_sql
+from c2c_assets.embeddings.store import current_vectors_sql, same_vector_sql
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import partition_file, to_matrix
 from c2c_assets.storage import Location, is_local, write_atomic
@@ -134,7 +134,7 @@ def delta(home: C2cHome, encoder: str, state: AnalysisState) -> Delta | None:
             return None  # written before the keys were stored
         db.execute(f"CREATE TEMP TABLE stored AS SELECT post_id, content_hash, fingerprint FROM read_parquet({quote(reduced)})")
         db.execute(f"CREATE TEMP TABLE now_current AS SELECT post_id, content_hash, fingerprint FROM ({sql})")
-        same = "c.post_id = s.post_id AND c.content_hash = s.content_hash AND c.fingerprint IS NOT DISTINCT FROM s.fingerprint"
+        same = same_vector_sql("c", "s")
         (added_n,) = db.execute(f"SELECT count(*) FROM now_current c ANTI JOIN stored s ON {same}").fetchall()[0]
         (dropped,) = db.execute(f"SELECT count(*) FROM stored s ANTI JOIN now_current c ON {same}").fetchall()[0]
         if state.changed_since_fit + added_n + dropped > REFIT_SHARE * max(state.fitted_rows, 1):
@@ -143,8 +143,7 @@ def delta(home: C2cHome, encoder: str, state: AnalysisState) -> Delta | None:
         kept = db.sql(
             f"SELECT r.post_id, r.content_hash, r.fingerprint, r.vector, k.cluster, k.distance "
             f"FROM read_parquet({quote(reduced)}) r JOIN read_parquet({quote(clusters)}) k USING (post_id) "
-            f"SEMI JOIN now_current c ON c.post_id = r.post_id AND c.content_hash = r.content_hash "
-            f"AND c.fingerprint IS NOT DISTINCT FROM r.fingerprint"
+            f"SEMI JOIN now_current c ON {same_vector_sql('c', 'r')}"
         ).to_arrow_table()
     vectors = to_matrix(added.column("v")) if added.num_rows else np.zeros((0, state.pca.n_features), np.float32)
     return Delta(kept, added.select(list(KEY)), vectors, int(dropped))

@@ -106,6 +106,13 @@ def _embeddings_view(home: C2cHome, db: duckdb.DuckDBPyConnection) -> str:
 VIEWS: list[View] = [View("embeddings_all", _embeddings_all_view), View("embeddings", _embeddings_view)]
 
 
+def same_vector_sql(a: str, b: str) -> str:
+    """SQL: rows ``a`` and ``b`` hold the same vector: the same post with the same content embedded by the same
+    encoder configuration (``post_id, content_hash, fingerprint``). What the index update and the nightly analysis
+    compare what they hold with."""
+    return f"{a}.post_id = {b}.post_id AND {a}.content_hash = {b}.content_hash AND {a}.fingerprint IS NOT DISTINCT FROM {b}.fingerprint"
+
+
 def current_vectors_sql(home: C2cHome, encoder: str, column: str = "vector") -> str | None:
     """``post_id, content_hash, fingerprint, text_predicted, v`` of every current post's current ``column``
     (a side's vector) for one encoder, or None if the encoder has no partition or no file has that column."""

@@ -77,6 +77,16 @@ class Layout:
     kept: int = 0  # posts that kept their previous coordinates (0 after a refit)
     refitted: bool = True  # UMAP was fitted in this run (False: the previous sample was reused)
     fitted_with: tuple[int, int] = (0, 0)  # (sample_size, seed) of the fit
+    # Per row, its row in the previous layout where its vector is unchanged (-1: new or changed); None after a refit.
+    previous_rows: np.ndarray | None = None
+
+
+def unchanged_rows(ids: np.ndarray, x: np.ndarray, previous: Previous) -> np.ndarray:
+    """Each row's row in ``previous`` where the post is there with the same vector (``vector_hashes``), else -1."""
+    at = _positions(np.asarray(ids, dtype=object), previous.ids)
+    keep = at >= 0
+    keep[keep] = previous.hashes[at[keep]] == vector_hashes(x[keep])
+    return np.where(keep, at, -1)
 
 
 def _index(x: np.ndarray, seed: int, queries: int):  # -> faiss.Index
@@ -214,14 +224,13 @@ def layout(
         previous is not None and ids is not None and n >= 3
         and previous.fitted_with == (sample_size, seed) and reusable(previous, post_ids, x)
     ):  # fmt: skip
-        at = _positions(post_ids, previous.ids)
+        at = unchanged_rows(post_ids, x, previous)
         keep = at >= 0
-        keep[keep] = previous.hashes[at[keep]] == vector_hashes(x[keep])
         if (~keep).sum() <= REFIT_SHARE * n:
             xy = np.empty((n, 2), dtype=np.float32)
             xy[keep] = previous.xy[at[keep]]
             xy[~keep] = place(previous.anchors, x[~keep], seed)
-            return Layout(xy, np.zeros(0, np.int64), previous.anchors, int(keep.sum()), False, previous.fitted_with)
+            return Layout(xy, np.zeros(0, np.int64), previous.anchors, int(keep.sum()), False, previous.fitted_with, at)
     if n < 3:
         # UMAP needs 3 points; one or two posts still get a place on the map.
         xy = np.column_stack([np.arange(n), np.zeros(n)]).astype(np.float32)
@@ -260,32 +269,30 @@ def nearest_neighbours(vectors: np.ndarray, k: int, seed: int, rows: np.ndarray 
 
 
 def update_neighbours(
-    vectors: np.ndarray, k: int, seed: int, ids: np.ndarray, previous: Previous, old_neighbours: np.ndarray, old_distances: np.ndarray
+    vectors: np.ndarray, k: int, seed: int, previous_rows: np.ndarray, old_neighbours: np.ndarray, old_distances: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, int] | None:
     """The nightly neighbours: a post whose vector is unchanged and whose previous ``k`` neighbours all still are
     keeps its list (re-pointed at today's rows); the others (new, changed, or next to one that changed or left) are
     searched again over every post. A new post is not offered to the lists kept (they are a day stale at most,
     like the rest of an approximate neighbour search). None when most lists would be searched anyway.
 
-    ``old_neighbours``/``old_distances``: the previous explorer data's lists, rows of ``previous.ids``.
-    Returns (ids, distances, how many lists were searched)."""
+    ``previous_rows``: ``unchanged_rows`` (the layout's ``previous_rows``); ``old_neighbours``/``old_distances``: the
+    previous explorer data's lists, rows of the previous layout. Returns (ids, distances, how many lists were searched)."""
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(x)
-    at = _positions(np.asarray(ids, dtype=object), previous.ids)
-    same = at >= 0
-    same[same] = previous.hashes[at[same]] == vector_hashes(x[same])
-    new_row_of_old = np.full(len(previous.ids) + 1, -1, dtype=np.int64)  # the extra slot maps -1 to -1
-    new_row_of_old[at[same]] = np.flatnonzero(same)
+    same = previous_rows >= 0
+    new_row_of_old = np.full(len(old_neighbours) + 1, -1, dtype=np.int64)  # the extra slot maps -1 to -1
+    new_row_of_old[previous_rows[same]] = np.flatnonzero(same)
     kept_ids = np.full((n, k), -1, dtype=np.int64)
-    kept_ids[same] = new_row_of_old[old_neighbours[at[same]]]
+    kept_ids[same] = new_row_of_old[old_neighbours[previous_rows[same]]]
     had = np.zeros((n, k), dtype=bool)
-    had[same] = old_neighbours[at[same]] >= 0
+    had[same] = old_neighbours[previous_rows[same]] >= 0
     stale = ~same | ((kept_ids < 0) & had).any(axis=1)
     if stale.sum() > REFIT_SHARE * n:
         return None
     out_ids = kept_ids.astype(np.int32)
     out_d = np.full((n, k), np.nan, dtype=np.float32)
-    out_d[same] = old_distances[at[same]]
+    out_d[same] = old_distances[previous_rows[same]]
     rows = np.flatnonzero(stale)
     fresh_ids, fresh_d = nearest_neighbours(x, k, seed, rows=rows)
     out_ids[rows], out_d[rows] = fresh_ids, fresh_d

@@ -108,7 +108,7 @@ def build(home: C2cHome, encoder: str, settings: AnalysisSettings, inbox: Path |
     post_ids = np.asarray(ids, dtype=object)
     previous = read_previous(home, encoder)
     placed = layout(vectors, settings.map_sample, settings.seed, ids=post_ids, previous=previous, home=home)
-    neighbour_ids, neighbour_d, searched = _neighbours(home, encoder, vectors, post_ids, settings.seed, placed, previous)
+    neighbour_ids, neighbour_d, searched = _neighbours(home, encoder, vectors, settings.seed, placed, previous)
     clusters = np.asarray([assignment.get(pid, -1) for pid in ids], dtype=np.int32)
     terms = cluster_top_terms(home, encoder)
     labels = {int(c): cluster_label(int(c), terms.get(int(c), [])) for c in np.unique(clusters)}
@@ -162,15 +162,15 @@ def build(home: C2cHome, encoder: str, settings: AnalysisSettings, inbox: Path |
 
 
 def _neighbours(
-    home: C2cHome, encoder: str, vectors: np.ndarray, ids: np.ndarray, seed: int, placed: Layout, previous: Previous | None
+    home: C2cHome, encoder: str, vectors: np.ndarray, seed: int, placed: Layout, previous: Previous | None
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Every post's neighbours: the previous run's lists where they still hold (a nightly, the layout kept), else searched."""
-    if not placed.refitted and previous is not None and data_file(home, encoder).exists():
+    if placed.previous_rows is not None and previous is not None and data_file(home, encoder).exists():
         old = read_table(data_file(home, encoder), columns=["post_id", "neighbours", "neighbour_distances"])
         lists, distances = old.column("neighbours").combine_chunks(), old.column("neighbour_distances").combine_chunks()
         if old.num_rows == len(previous.ids) and len(lists.flatten()) == NEIGHBOURS * old.num_rows:
             updated = update_neighbours(
-                vectors, NEIGHBOURS, seed, ids, previous,
+                vectors, NEIGHBOURS, seed, placed.previous_rows,
                 lists.flatten().to_numpy().reshape(-1, NEIGHBOURS).astype(np.int64),
                 distances.flatten().to_numpy(zero_copy_only=False).reshape(-1, NEIGHBOURS).astype(np.float32),
             )  # fmt: skip

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from c2c_assets.embeddings.store import current_side_shape, current_vectors_sql
+from c2c_assets.embeddings.store import current_side_shape, current_vectors_sql, same_vector_sql
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import to_matrix
 from c2c_assets.search import index as idx
@@ -65,16 +65,16 @@ def update_side(
     if meta["kind"] == "ivf" or dim != meta["dim"] or idx.choose_plan(n, dim, memory_budget_bytes).kind != meta["kind"]:
         return None
     started = time.perf_counter()
+    same = same_vector_sql("c", "b")
     with scratch(home) as db:
         db.register("built", old_ids.select(KEY))
         db.execute(f"CREATE TEMP TABLE now_current AS SELECT post_id, content_hash, fingerprint FROM ({sql})")
         dead = db.execute(
             "SELECT count(*) FROM built b WHERE b.post_id IS NULL OR NOT EXISTS (SELECT 1 FROM now_current c "
-            "WHERE c.post_id = b.post_id AND c.content_hash = b.content_hash AND c.fingerprint IS NOT DISTINCT FROM b.fingerprint)"
+            f"WHERE {same})"
         ).fetchall()[0][0]
         new = db.execute(
-            "SELECT count(*) FROM now_current c WHERE NOT EXISTS (SELECT 1 FROM built b WHERE c.post_id = b.post_id "
-            "AND c.content_hash = b.content_hash AND c.fingerprint IS NOT DISTINCT FROM b.fingerprint)"
+            f"SELECT count(*) FROM now_current c WHERE NOT EXISTS (SELECT 1 FROM built b WHERE {same})"
         ).fetchall()[0][0]
         if new + dead > REBUILD_SHARE * max(n, 1):
             log(f"{encoder}/{side}: {new:,} new and {dead:,} dead rows of {n:,}: a full build")
@@ -83,7 +83,7 @@ def update_side(
         added = [pa.table({name: pa.array([], old_ids.schema.field(name).type) for name in old_ids.column_names})]
         reader = db.sql(
             f"SELECT c.post_id, c.content_hash, c.fingerprint, c.text_predicted, c.v FROM ({sql}) c ANTI JOIN built b "
-            "ON c.post_id = b.post_id AND c.content_hash = b.content_hash AND c.fingerprint IS NOT DISTINCT FROM b.fingerprint"
+            f"ON {same}"
         ).to_arrow_reader(_BATCH_ROWS)
         fresh = []
         for batch in reader:

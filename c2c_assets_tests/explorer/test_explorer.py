@@ -226,7 +226,8 @@ def test_a_nightly_searches_neighbours_only_where_they_changed():
     new = (centres[rng.integers(0, 6, 10)] + 0.2 * rng.normal(size=(10, 8))).astype(np.float32)
     today_ids = np.concatenate([ids[:5], ids[8:], np.asarray([f"q:{i}" for i in range(10)], dtype=object)])
     today_x = np.concatenate([today[:5], today[8:], new])
-    found, distances, searched = coordinates.update_neighbours(today_x, NEIGHBOURS, 0, today_ids, previous, old_ids.astype(np.int64), old_d)
+    unchanged = coordinates.unchanged_rows(today_ids, today_x, previous)
+    found, distances, searched = coordinates.update_neighbours(today_x, NEIGHBOURS, 0, unchanged, old_ids.astype(np.int64), old_d)
 
     fresh, fresh_d = coordinates.nearest_neighbours(today_x, NEIGHBOURS, 0)
     row_of = {pid: i for i, pid in enumerate(today_ids)}
