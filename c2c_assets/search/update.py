@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from c2c_assets.embeddings.store import current_side_shape, current_vectors_sql, same_vector_sql
+from c2c_assets.embeddings.store import STREAM_MEMORY, current_side_shape, current_vectors_sql, same_vector_sql
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import to_matrix
 from c2c_assets.search import index as idx
@@ -67,6 +67,7 @@ def update_side(
     started = time.perf_counter()
     same = same_vector_sql("c", "b")
     with scratch(home) as db:
+        db.execute(f"SET memory_limit = '{STREAM_MEMORY}'")  # it streams every current vector past the anti join
         db.register("built", old_ids.select(KEY))
         db.execute(f"CREATE TEMP TABLE now_current AS SELECT post_id, content_hash, fingerprint FROM ({sql})")
         dead = db.execute(

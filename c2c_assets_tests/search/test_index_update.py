@@ -99,10 +99,14 @@ def test_a_build_without_fingerprints_is_rebuilt(lake):
 
 def test_hnsw_gets_its_vectors_in_one_add_however_many_batches_stream_in(lake, monkeypatch):
     """FAISS's HNSW grown by many adds is a worse graph (search.build._add_all): the build streams in batches
-    but adds once, in the stream's order, and the update adds the day's rows once too."""
+    but adds once, in the stream's order, from the index's own storage buffer (no second copy of the vectors),
+    and the update adds the day's rows once too."""
+    import faiss
+
     from c2c_assets.search import build
 
     adds: list[int] = []
+    from_storage: list[bool] = []
     real_new_index = idx.new_index
 
     class CountingAdds:
@@ -111,6 +115,9 @@ def test_hnsw_gets_its_vectors_in_one_add_however_many_batches_stream_in(lake, m
 
         def add(self, x):
             adds.append(len(x))
+            storage = faiss.downcast_index(self.inner.storage)
+            start = faiss.rev_swig_ptr(storage.codes.data(), 1).__array_interface__["data"][0]
+            from_storage.append(x.__array_interface__["data"][0] == start)
             self.inner.add(x)
 
         def __getattr__(self, name):
@@ -119,7 +126,7 @@ def test_hnsw_gets_its_vectors_in_one_add_however_many_batches_stream_in(lake, m
     monkeypatch.setattr(build, "BATCH_ROWS", 256)  # 12 batches of the 3,000 vectors
     monkeypatch.setattr(idx, "new_index", lambda plan, dim: CountingAdds(real_new_index(plan, dim)))
     info, index, ids = build.build_side(lake, "syn", "post", "vector", 8 << 30, log=lambda message: None)
-    assert info.kind == "hnsw" and adds == [3000]
+    assert info.kind == "hnsw" and adds == [3000] and from_storage == [True]
     assert info.recall_at_10 >= idx.TARGET_RECALL
     table, vectors = current_side(lake, "syn", "vector")
     by_id = dict(zip(table.column("post_id").to_pylist(), range(len(vectors)), strict=True))
