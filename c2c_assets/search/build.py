@@ -193,6 +193,7 @@ def build_indexes(
         if built is None:
             continue
         info, index, ids = built
+        del built  # else the tuple keeps this side's index alive while the next side is built or updated
         idx.publish(home, encoder, side, index, ids, info)
         del index, ids
         log(f"{encoder}/{side}: {info.kind} {info.params} over {info.n} vectors, recall@10 {info.recall_at_10:.3f}, "

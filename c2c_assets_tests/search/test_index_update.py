@@ -132,3 +132,32 @@ def test_hnsw_gets_its_vectors_in_one_add_however_many_batches_stream_in(lake, m
     by_id = dict(zip(table.column("post_id").to_pylist(), range(len(vectors)), strict=True))
     rows = [by_id[pid] for pid in ids.column("post_id").to_pylist()]
     assert np.allclose(index.inner.reconstruct_n(0, 3000), vectors[rows]), "row i of the index is ids[i]'s vector"
+
+
+def test_each_side_is_freed_before_the_next_is_built(lake, monkeypatch):
+    """The sides are built (or updated) one after the other, and a side's index (gigabytes at scale) is gone
+    from memory once published: two sides never sit in memory together."""
+    import weakref
+
+    from c2c_assets.search import build, update
+
+    monkeypatch.setattr(build, "SIDES", {"post": "vector", "again": "vector"})  # two sides over the same vectors
+    earlier: list[weakref.ref] = []
+    alive_at_start: list[int] = []
+
+    def watched(real):
+        def call(*args, **kwargs):
+            alive_at_start.append(sum(ref() is not None for ref in earlier))
+            built = real(*args, **kwargs)
+            if built is not None:
+                earlier.append(weakref.ref(built[1]))
+            return built
+        return call
+
+    monkeypatch.setattr(build, "build_side", watched(build.build_side))
+    monkeypatch.setattr(update, "update_side", watched(update.update_side))
+    for _ in range(2):  # a full build, then a nightly update
+        infos = build_indexes(lake, "syn", incremental=True)
+        assert [info.side for info in infos] == ["post", "again"]
+        next_day(lake, 10, [])
+    assert len(alive_at_start) == 6 and not any(alive_at_start), f"an earlier side's index was alive: {alive_at_start}"
