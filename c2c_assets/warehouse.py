@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from c2c_assets.home import C2cHome
 from c2c_assets.lake import PART_NAME, asset_glob
-from c2c_assets.storage import Location, register_with_duckdb
+from c2c_assets.storage import Location, quiet, register_with_duckdb
 
 _LOCK_WAIT_S = 60.0
 
@@ -70,7 +70,7 @@ def connect(home: C2cHome, *, read_only: bool = False) -> Iterator[duckdb.DuckDB
     deadline = time.monotonic() + _LOCK_WAIT_S
     while True:
         try:
-            connection = duckdb.connect(str(home.warehouse), read_only=read_only)
+            connection = quiet(duckdb.connect(str(home.warehouse), read_only=read_only))
             break
         except duckdb.IOException as error:
             if "lock" not in str(error).lower() or time.monotonic() > deadline:
@@ -86,7 +86,7 @@ def connect(home: C2cHome, *, read_only: bool = False) -> Iterator[duckdb.DuckDB
 @contextmanager
 def scratch(home: C2cHome) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB that reads the lake: for a long read that should not hold the warehouse file."""
-    with register_with_duckdb(duckdb.connect(), [home.lake]) as db:
+    with register_with_duckdb(quiet(duckdb.connect()), [home.lake]) as db:
         yield db
 
 

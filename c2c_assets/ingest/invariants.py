@@ -11,7 +11,7 @@ import duckdb
 from c2c_assets.home import C2cHome
 from c2c_assets.ingest.dumps import DumpError, count_nonblank_lines, find_dumps
 from c2c_assets.lake import partition_file
-from c2c_assets.storage import register_with_duckdb
+from c2c_assets.storage import quiet, register_with_duckdb
 
 
 def _file(home: C2cHome, asset: str, scrape_date: date) -> str:
@@ -93,4 +93,4 @@ def image_row_mismatches(home: C2cHome, scrape_date: date) -> list[tuple[str, in
 def _db(home: C2cHome) -> duckdb.DuckDBPyConnection:
     """A private in-memory connection (DuckDB's module-level default one is shared by every thread)
     that can read the lake wherever it is."""
-    return register_with_duckdb(duckdb.connect(), [home.lake])
+    return register_with_duckdb(quiet(duckdb.connect()), [home.lake])
