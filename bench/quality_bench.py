@@ -60,7 +60,8 @@ def run_group(home, encoder: str) -> tuple[dict[str, float], dict[str, str]]:  #
         # in the next step's peak.
         del result
         if "mode" in stats:
-            modes[name] = stats["mode"] + (f" ({stats['full_reason']})" if stats.get("full_reason") else "")
+            modes[name] = (stats["mode"] + (f" ({stats['full_reason']})" if stats.get("full_reason") else "")
+                           + (f", wrote {stats['written']}" if stats.get("written") else ""))
     steps["peak_gb_after"] = peaks
     return steps, modes
 
