@@ -56,8 +56,12 @@ def run_group(home, encoder: str) -> tuple[dict[str, float], dict[str, str]]:  #
         steps[f"{name}_cpu"] = round(time.process_time() - cpu, 2)
         peaks[name] = round(_peak_gb(), 2)  # the high-water mark after the step: the step that raised it is the peak's
         stats = result[1] if isinstance(result, tuple) else result
+        # Not held into the next step (a Dagster asset returns only its metadata): a 2M-row table would count
+        # in the next step's peak.
+        del result
         if "mode" in stats:
-            modes[name] = stats["mode"] + (f" ({stats['full_reason']})" if stats.get("full_reason") else "")
+            modes[name] = (stats["mode"] + (f" ({stats['full_reason']})" if stats.get("full_reason") else "")
+                           + (f", wrote {stats['written']}" if stats.get("written") else ""))
     steps["peak_gb_after"] = peaks
     return steps, modes
 
@@ -169,7 +173,14 @@ def build_lake(home, n_posts: int, dim: int, day: date, start: int, rng: np.rand
         "encoder": ["synthetic"] * n_posts, "fingerprint": ["f"] * n_posts, "vector": fixed_size_list(vectors),
         "n_images": pa.array(np.full(n_posts, 2), pa.int32()), "text_predicted": [False] * n_posts,
     }, schema=schema)
-    write_partition(home.lake, "post_embeddings", {"date": day.isoformat(), "encoder": "synthetic"}, embeddings)
+    # In row groups of the size ``c2c embed`` writes (one per chunk of posts), not one group of every row: a
+    # reader of one million-row group allocates its whole vector column chunk (about 1 GB) at once.
+    from c2c_assets.embeddings.embed import CHUNK_POSTS
+    from c2c_assets.lake import AtomicParquetWriter, partition_file
+
+    with AtomicParquetWriter(partition_file(home.lake, "post_embeddings", {"date": day.isoformat(), "encoder": "synthetic"}), schema) as writer:
+        for start in range(0, n_posts, CHUNK_POSTS):
+            writer.write_table(embeddings.slice(start, CHUNK_POSTS))
 
 
 def scale_child(phase: str, folder: str, n_posts: int, dim: int, seed: int) -> dict:

@@ -113,15 +113,17 @@ def same_vector_sql(a: str, b: str) -> str:
     return f"{a}.post_id = {b}.post_id AND {a}.content_hash = {b}.content_hash AND {a}.fingerprint IS NOT DISTINCT FROM {b}.fingerprint"
 
 
-def current_vectors_sql(home: C2cHome, encoder: str, column: str = "vector") -> str | None:
+def current_vectors_sql(home: C2cHome, encoder: str, column: str = "vector", *, may_be_null: bool = True) -> str | None:
     """``post_id, content_hash, fingerprint, text_predicted, v`` of every current post's current ``column``
-    (a side's vector) for one encoder, or None if the encoder has no partition or no file has that column."""
+    (a side's vector) for one encoder, or None if the encoder has no partition or no file has that column.
+    ``may_be_null=False``: the caller has checked that no stored row lacks the column (the files' footers), so
+    the rows are not filtered on it: the filter reads every vector, even for a query of the ids alone."""
     files = encoder_files(home, encoder, newest_first=True)
     if not files or column not in read_schema(files[0]).names:
         return None
     flag = text_predicted_sql(home, encoder)
     relation = (f"SELECT post_id, scrape_date, content_hash, fingerprint, {flag} AS text_predicted, {column} AS v "
-                f"FROM {_encoder_relation(home, encoder)} WHERE {column} IS NOT NULL")
+                f"FROM {_encoder_relation(home, encoder)}" + (f" WHERE {column} IS NOT NULL" if may_be_null else ""))
     return _current(home, relation)
 
 

@@ -19,7 +19,7 @@ from c2c_assets.home import C2cHome
 from c2c_assets.ingest.views import current_posts_sql
 from c2c_assets.quality import state as S
 from c2c_assets.quality import thresholds as T
-from c2c_assets.quality.lake_io import current_photos_sql, current_posts, read, table_file, write
+from c2c_assets.quality.lake_io import current_photos_sql, current_posts, publish, read, table_file
 from c2c_assets.quality.schema import POST_FLAGS
 from c2c_assets.quality.text import placeholder_price, text_flags
 from c2c_assets.warehouse import scratch
@@ -32,6 +32,7 @@ PHOTO_FLAG_RULES = {
     "photo_bright": ("brightness", "above", T.BRIGHT_MEAN),
     "photo_low_entropy": ("entropy", "below", T.LOW_ENTROPY_BITS),
 }
+MEASURED = ["sha256", "status", "reason", "laplacian_var", "brightness", "entropy", "width", "height"]
 LOWER_IS_WORSE = ("photo_blurry", "photo_dark", "photo_low_entropy", "photo_tiny")
 # Recomputing more than this share of the posts: a full run is as cheap and simpler.
 FULL_ABOVE_SHARE = 0.5
@@ -132,9 +133,12 @@ def update_post_flags(home: C2cHome) -> tuple[pa.Table, dict[str, Any]]:
     else:
         table = pa.concat_tables([old.filter(pc.invert(pc.is_in(old.column("post_id"), wanted.column("post_id")))).cast(POST_FLAGS), fresh])
     table = table.sort_by([("post_id", "ascending"), ("flag", "ascending")])
-    token = S.save(home, TABLE, {"signature": sig, "photo_groups_version": group_version})
+    run = int(stored.meta.get("version", 0)) + 1
+    token = S.save(home, TABLE, {"signature": sig, "photo_groups_version": group_version, "version": run})
     S.save_posts(home, TABLE, posts)
-    write(home, TABLE, S.stamp(table, token))
+    # A day's delta: the recomputed posts' rows, each of them removed first (a post may have lost every flag).
+    written = publish(home, TABLE, S.stamp(table, token), run, None if wanted is None else fresh,
+                      None if wanted is None else wanted.column("post_id").combine_chunks())
     counts = Counter(table.column("flag").to_pylist())
     flagged = len(pc.unique(table.column("post_id")))
     n = posts.num_rows
@@ -143,7 +147,7 @@ def update_post_flags(home: C2cHome) -> tuple[pa.Table, dict[str, Any]]:
         "posts_recomputed": n if wanted is None else wanted.num_rows,
         "posts": n, "flagged_posts": flagged, "flagged_share": round(flagged / n, 4) if n else 0.0,
         "by_flag": dict(sorted(counts.items())),
-        "share_by_flag": {f: round(c / n, 4) for f, c in sorted(counts.items())} if n else {},
+        "share_by_flag": {f: round(c / n, 4) for f, c in sorted(counts.items())} if n else {}, **written,
     }
 
 
@@ -159,7 +163,8 @@ def _hashes_of(home: C2cHome, wanted: pa.Table | None) -> pa.Table:
 
     if wanted is None:
         return current_hashes(home)[1]
-    hashes = read(home, "photo_hashes")
+    # What the photo rules read (``photo_flag_rows``), not the hash codes: most of the table's bytes.
+    hashes = read(home, "photo_hashes", columns=MEASURED)
     with scratch(home) as db:
         db.register("wanted_posts", wanted.select(["post_id"]))
         shas = db.sql(f"SELECT DISTINCT sha256 FROM ({current_photos_sql(home)}) SEMI JOIN wanted_posts USING (post_id)").to_arrow_table()

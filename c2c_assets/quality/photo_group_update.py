@@ -20,11 +20,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from c2c_assets.home import C2cHome
+from c2c_assets.quality import layers
 from c2c_assets.quality import state as S
 from c2c_assets.quality import thresholds as T
-from c2c_assets.quality.lake_io import current_photos_sql, current_posts, read, table_file, write
+from c2c_assets.quality.lake_io import current_photos_sql, current_posts, publish, read, table_file
 from c2c_assets.quality.photo_groups import EXACT_ROWS, NPROBE, binary_index, components, near_pairs
 from c2c_assets.quality.photos import colour_layouts, hash_codes
+from c2c_assets.quality.post_knn import threads_for
 from c2c_assets.quality.schema import PHOTO_GROUPS
 from c2c_assets.warehouse import lake_relation, scratch
 
@@ -108,12 +110,14 @@ def _incremental(home: C2cHome, hashes: pa.Table, old: pa.Table, index: Any, ord
     codes = hash_codes(fresh_ok)
     base = index.ntotal
     if len(codes):
-        index.add(codes)
+        with threads_for(len(codes)):
+            index.add(codes)
     order = pa.concat_arrays([order, fresh_ok.column("sha256").combine_chunks()])
     # Near pairs of the new codes, among everything indexed (new ones included).
     ok_new_rows = np.flatnonzero(pc.equal(fresh.column("status"), "ok").to_numpy(zero_copy_only=False))
     if len(codes):
-        distance, found = index.search(codes, min(T.PHOTO_NEIGHBOURS + 1, index.ntotal))
+        with threads_for(len(codes)):
+            distance, found = index.search(codes, min(T.PHOTO_NEIGHBOURS + 1, index.ntotal))
         query = np.repeat(np.arange(len(codes)), found.shape[1])
         found, distance = found.ravel(), distance.ravel()
         keep = (found >= 0) & (found != base + query) & (distance <= T.NEAR_DUPLICATE_BITS)
@@ -147,6 +151,24 @@ def _incremental(home: C2cHome, hashes: pa.Table, old: pa.Table, index: Any, ord
     kept = old.filter(pc.invert(pc.is_in(old.column("group_id"), old_groups))).select(["group_id", "sha256", "first_seen"])
     changed = pa.concat_arrays([ids.unique(), old_groups.cast(pa.string())])
     return pa.concat_tables([kept, renamed]), order, changed
+
+
+def _order_file(home: C2cHome) -> Any:
+    return S.state_dir(home, TABLE) / "order.parquet"
+
+
+def _load_order(home: C2cHome) -> pa.Array | None:
+    """The sha256 of each row of the stored index, in row order (``None`` before the first run)."""
+    table = layers.read(_order_file(home), "row", ["sha256"], ordered=True)
+    return None if table is None else table.column("sha256").combine_chunks()
+
+
+def _save_order(home: C2cHome, order: pa.Array, run: int, *, full: bool) -> None:
+    """The index's codes only grow at the end: a day appends its rows as a delta (``layers``), not the 2M again."""
+    table = pa.table({"row": pa.array(np.arange(len(order), dtype=np.int64)), "sha256": order})
+    before = 0 if full else layers.layered_rows(_order_file(home))
+    stored = 0 if full else before[0] + before[1]
+    layers.publish(_order_file(home), table, run, "row", None if full or not stored else table.slice(stored))
 
 
 def _counts(home: C2cHome, rows: pa.Table, groups: pa.Array | None) -> pa.Table:
@@ -214,10 +236,12 @@ def update_photo_groups(home: C2cHome) -> tuple[pa.Table, dict[str, Any]]:
         if index is not None and hasattr(index, "nprobe"):
             index.nprobe = NPROBE
         old = read(home, TABLE)
-        order = stored.rows.column("sha256").combine_chunks()
+        order = _load_order(home)
         grown = index is not None and index.ntotal + 1 > REBUILD_GROWTH * max(1, int(stored.meta.get("built_rows", 0)))
         if index is None or grown:
             result = "the index outgrew its training" if grown else "no stored index"
+        elif order is None or len(order) != index.ntotal:
+            result = "the index and the order of its codes disagree (an interrupted run)"
         else:
             result = _incremental(home, hashes, old, index, order)
         if isinstance(result, str):
@@ -236,12 +260,16 @@ def update_photo_groups(home: C2cHome) -> tuple[pa.Table, dict[str, Any]]:
         table = _with_counts(rows, _counts(home, rows, touched), old, run)
         built_rows = int(stored.meta.get("built_rows", len(order)))
     meta = {"signature": sig, "version": run, "built_rows": built_rows}
-    token = S.save(home, TABLE, meta, pa.table({"sha256": order}))
+    _save_order(home, order, run, full=mode == "full")
+    token = S.save(home, TABLE, meta)
     S.save_posts(home, TABLE, posts)
     if index is not None:
         S.save_index(home, TABLE, index, binary=True)
-    write(home, TABLE, S.stamp(table, token))
-    return table, _stats(table, mode, reason)
+    stamped = S.stamp(table, token)
+    # A day's delta: the rows of the groups it changed or counted again (the others are as stored).
+    changed = None if mode == "full" else stamped.filter(pc.equal(stamped.column("version"), run))
+    written = publish(home, TABLE, stamped, run, changed)
+    return table, {**_stats(table, mode, reason), **written}
 
 
 def _stats(table: pa.Table, mode: str, reason: str | None) -> dict[str, Any]:

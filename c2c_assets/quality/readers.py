@@ -11,7 +11,6 @@ import pyarrow.compute as pc
 
 from c2c_assets.home import C2cHome
 from c2c_assets.quality.lake_io import current_photos_sql, fetch, read, table_file
-from c2c_assets.storage import read_table
 from c2c_assets.warehouse import scratch
 
 NEIGHBOURS = "post_neighbours"
@@ -34,7 +33,7 @@ def read_neighbours(home: C2cHome, encoder: str) -> NeighbourTable:
         raise ValueError(f"post_neighbours is not materialized for encoder {encoder!r}")
     from c2c_assets.quality.post_knn import fixed
 
-    table = read_table(path)
+    table = read(home, NEIGHBOURS, encoder)  # the base with the days' deltas, in row order
     sims = fixed(table, "similarity", np.float32)
     sims[sims < -1.5] = np.nan
     return NeighbourTable(table.column("post_id").combine_chunks(), table.column("alive").to_numpy(zero_copy_only=False),

@@ -52,11 +52,10 @@ def prices_agree(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return close | np.isnan(a) | np.isnan(b)
 
 
-def _photo_edges(home: C2cHome, post_ids: pa.Array, region: pa.Array | None) -> tuple[np.ndarray, np.ndarray]:
+def _photo_edges(home: C2cHome, post_ids: pa.Array, region: pa.Array | None, groups: pa.Table) -> tuple[np.ndarray, np.ndarray]:
     """Post-row pairs sharing a non-stock photo group (of the groups a ``region`` post uses, if given)."""
     sql = current_photos_sql(home)
-    groups = read(home, "photo_groups", columns=["group_id", "sha256", "stock"])
-    if groups is None or sql is None:
+    if sql is None:
         raise ValueError("photo_groups is not materialized yet")
     with scratch(home) as db:
         db.register("photo_groups_table", groups.filter(pc.invert(groups.column("stock"))).select(["group_id", "sha256"]))
@@ -107,7 +106,8 @@ def _vector_candidates(nb, post_row_of: np.ndarray, region_rows: np.ndarray | No
     return pairs[:, 0], pairs[:, 1]
 
 
-def _evidence(home: C2cHome, posts: pa.Table, nb, post_row_of: np.ndarray, region: np.ndarray | None) -> tuple[dict[tuple[int, int], set[str]], np.ndarray]:  # noqa: ANN001
+def _evidence(home: C2cHome, posts: pa.Table, nb, post_row_of: np.ndarray, region: np.ndarray | None,  # noqa: ANN001
+              groups: pa.Table) -> tuple[dict[tuple[int, int], set[str]], np.ndarray]:
     """(post-row pair -> the kinds of evidence joining it, each post's usable price or NaN)."""
 
     post_ids = posts.column("post_id").combine_chunks()
@@ -115,7 +115,7 @@ def _evidence(home: C2cHome, posts: pa.Table, nb, post_row_of: np.ndarray, regio
     # A placeholder ($1, 99999) says nothing of the price: like an unknown one, it does not contradict.
     prices = np.where(usable_mask(raw), raw, np.nan)
     evidence: dict[tuple[int, int], set[str]] = defaultdict(set)
-    a, b = _photo_edges(home, post_ids, None if region is None else post_ids.take(pa.array(region)))
+    a, b = _photo_edges(home, post_ids, None if region is None else post_ids.take(pa.array(region)), groups)
     ok = prices_agree(prices[a], prices[b])
     for x, y in zip(np.minimum(a, b)[ok].tolist(), np.maximum(a, b)[ok].tolist(), strict=True):
         evidence[(x, y)].add("photo")
@@ -130,7 +130,7 @@ def _evidence(home: C2cHome, posts: pa.Table, nb, post_row_of: np.ndarray, regio
     return evidence, prices
 
 
-def _region(home: C2cHome, posts: pa.Table, nb, post_row_of: np.ndarray, stored: S.Stored, old: pa.Table) -> np.ndarray:  # noqa: ANN001
+def _region(home: C2cHome, posts: pa.Table, nb, post_row_of: np.ndarray, stored: S.Stored, old: pa.Table, groups: pa.Table) -> np.ndarray:  # noqa: ANN001
     """Post rows whose edges may have changed since the stored run, with every member of their old groups."""
     post_ids = posts.column("post_id").combine_chunks()
     touched = [np.flatnonzero(S.changed_posts(posts, S.load_posts(home, TABLE, stored.meta["encoder"])))]
@@ -140,7 +140,6 @@ def _region(home: C2cHome, posts: pa.Table, nb, post_row_of: np.ndarray, stored:
     moved = (nb.version > int(stored.meta.get("neighbours_version", 0))) & nb.alive & near
     touched.append(post_row_of[moved][post_row_of[moved] >= 0])
     # A changed list's old members may have lost their edge to it: they are in the old groups, or in the list now.
-    groups = read(home, "photo_groups", columns=["sha256", "version"])
     changed = groups.filter(pc.greater(groups.column("version"), int(stored.meta.get("photo_groups_version", 0)))).select(["sha256"])
     if changed.num_rows:
         with scratch(home) as db:
@@ -160,7 +159,10 @@ def update_repost_groups(home: C2cHome, encoder: str) -> tuple[pa.Table, dict[st
     post_ids = posts.column("post_id").combine_chunks()
     nb = read_neighbours(home, encoder)
     post_row_of = np.where(nb.alive, _index_of(nb.post_id, post_ids), -1)
-    groups_version = read(home, "photo_groups", columns=["version"])
+    # Read once for the region, the photo edges and the version (2M rows at a million posts).
+    groups = read(home, "photo_groups", columns=["group_id", "sha256", "stock", "version"])
+    if groups is None:
+        raise ValueError("photo_groups is not materialized yet")
     sig = S.signature(table=TABLE)
     stored = S.load(home, TABLE, table_file(home, TABLE, encoder), sig, encoder)
     region, reason, old = None, stored.full_reason, None
@@ -170,10 +172,10 @@ def update_repost_groups(home: C2cHome, encoder: str) -> tuple[pa.Table, dict[st
         if snapshot is None or S.lost_posts(posts, snapshot):
             reason = "no stored snapshot" if snapshot is None else "posts left the lake"
         else:
-            region = _region(home, posts, nb, post_row_of, stored, old)
+            region = _region(home, posts, nb, post_row_of, stored, old, groups)
             if region.size > FULL_ABOVE_SHARE * len(post_ids):
                 region, reason = None, "most posts changed"
-    evidence, prices = _evidence(home, posts, nb, post_row_of, region)
+    evidence, prices = _evidence(home, posts, nb, post_row_of, region, groups)
     pairs = np.asarray(sorted(evidence), dtype=np.int64).reshape(-1, 2)
     first, second = pairs[:, 0], pairs[:, 1]
     kept_evidence: dict[int, str] = {}
@@ -190,7 +192,7 @@ def update_repost_groups(home: C2cHome, encoder: str) -> tuple[pa.Table, dict[st
     labels = components(len(post_ids), first, second)
     table = _rows(posts, labels, evidence, kept_evidence, prices, encoder)
     nb_version = int(nb.version.max()) if nb.version.size else 0
-    pg_version = int(pc.max(groups_version.column("version")).as_py() or 0) if groups_version is not None and groups_version.num_rows else 0
+    pg_version = int(pc.max(groups.column("version")).as_py() or 0) if groups.num_rows else 0
     token = S.save(home, TABLE, {"signature": sig, "encoder": encoder, "neighbours_version": nb_version, "photo_groups_version": pg_version}, encoder=encoder)
     S.save_posts(home, TABLE, posts, encoder)
     write(home, TABLE, S.stamp(table, token), encoder)

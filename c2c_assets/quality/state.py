@@ -25,7 +25,7 @@ from c2c_assets.quality import thresholds as T
 from c2c_assets.storage import atomic_path, read_schema, read_table, write_atomic
 
 # Bump when a table's computation changes in a way the thresholds do not show.
-CODE_VERSION = 1
+CODE_VERSION = 2  # 2: layered tables (base + deltas), the k-NN table's row column
 _TOKEN_KEY = b"c2c_quality_token"
 
 
@@ -63,7 +63,10 @@ def load(home: C2cHome, table: str, output: Path, sig: str, encoder: str | None 
     meta = json.loads((folder / "state.json").read_text())
     if meta.get("signature") != sig:
         return Stored(None, meta, "thresholds, encoder or index settings changed")
-    token = (read_schema(output).metadata or {}).get(_TOKEN_KEY, b"").decode()
+    from c2c_assets.quality.layers import newest
+
+    # A layered table's newest file (its last delta, or the base) carries the run's token.
+    token = (read_schema(newest(output) or output).metadata or {}).get(_TOKEN_KEY, b"").decode()
     if token != meta.get("token"):
         return Stored(None, meta, "the table and its state disagree (an interrupted run)")
     rows = read_table(folder / "state.parquet") if (folder / "state.parquet").exists() else None

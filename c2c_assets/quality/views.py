@@ -12,8 +12,11 @@
 from __future__ import annotations
 
 import duckdb
+import pyarrow as pa
 
 from c2c_assets.home import C2cHome
+from c2c_assets.quality import layers
+from c2c_assets.quality.lake_io import table_file
 from c2c_assets.quality.schema import PHOTO_GROUPS, PHOTO_HASHES, POST_FLAGS, POST_SCORES, REPOST_GROUPS
 from c2c_assets.warehouse import View, lake_table
 
@@ -25,11 +28,24 @@ def _photo_groups(home: C2cHome, db: duckdb.DuckDBPyConnection) -> str:
     """
 
 
+def layered_table(name: str, asset: str, schema: pa.Schema) -> View:
+    """A layered table (``layers``) as its base with the deltas applied, fixed when the view is made (each
+    quality asset refreshes the views after it writes); an empty table of its columns before the first run."""
+
+    def build(home: C2cHome, db: duckdb.DuckDBPyConnection) -> str:
+        base = table_file(home, asset)
+        if not base.exists():
+            return lake_table(name, asset, schema).build(home, db)
+        return layers.sql(base, layers.KEYS[asset])
+
+    return View(name, build)
+
+
 VIEWS: list[View] = [
-    lake_table("photo_hashes", "photo_hashes", PHOTO_HASHES),
-    lake_table("photo_group_members", "photo_groups", PHOTO_GROUPS),
+    layered_table("photo_hashes", "photo_hashes", PHOTO_HASHES),
+    layered_table("photo_group_members", "photo_groups", PHOTO_GROUPS),
     View("photo_groups", _photo_groups),
     lake_table("repost_groups", "repost_groups", REPOST_GROUPS),
-    lake_table("post_flags", "post_flags", POST_FLAGS),
+    layered_table("post_flags", "post_flags", POST_FLAGS),
     lake_table("post_scores", "post_scores", POST_SCORES),
 ]
