@@ -124,9 +124,11 @@ def changed_posts(current: pa.Table, stored: pa.Table | None) -> np.ndarray:
     posts whose text, photos or price differ from ``stored`` (the same columns)."""
     import duckdb
 
+    from c2c_assets.storage import quiet
+
     if stored is None:
         return np.ones(current.num_rows, dtype=bool)
-    db = duckdb.connect()
+    db = quiet(duckdb.connect())
     db.register("cur", current.select(["post_id", "content_hash", "price_usd"]).append_column("row", pa.array(np.arange(current.num_rows))))
     db.register("old", stored.select(["post_id", "content_hash", "price_usd"]))
     rows = db.sql("""
