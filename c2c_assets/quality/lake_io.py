@@ -44,7 +44,8 @@ def publish(home: C2cHome, asset: str, table: pa.Table | Callable[[], pa.Table],
     return layers.publish(table_file(home, asset, encoder), table, run, layers.KEYS[asset], changed, removed)
 
 
-def _derive_current_photos_sql(home: C2cHome) -> str | None:
+def current_photos_sql(home: C2cHome) -> str | None:
+    """``post_id, position, sha256, path, thumb_path`` of every stored photo of every current post."""
     posts = current_posts_sql(home, "post_id, scrape_date")
     images = lake_relation(home, "post_images")
     if posts is None or images is None:
@@ -54,35 +55,6 @@ def _derive_current_photos_sql(home: C2cHome) -> str | None:
         SEMI JOIN ({posts}) AS p ON i.post_id = p.post_id AND i.scrape_date = p.scrape_date
         WHERE i.status = 'ok'
     """
-
-
-def current_photos_sql(home: C2cHome) -> str | None:
-    """``post_id, position, sha256, path, thumb_path`` of every stored photo of every current post.
-
-    Derived once per state of the posts and photos partitions and cached as a file beside the quality state
-    (as ``current_posts``): a day's group asked for them in seven queries, each joining every photo ever
-    stored to the current posts again (about 0.35 s each at a million posts)."""
-    from c2c_assets.storage import atomic_path, read_schema
-    from c2c_assets.warehouse import quote
-
-    sql = _derive_current_photos_sql(home)
-    fingerprint = _posts_fingerprint(home, ("posts", "post_images"))
-    if sql is None or fingerprint is None:
-        return sql
-    cache = home.indexes / "quality" / "current_photos.parquet"
-    cached = f"SELECT post_id, position, sha256, path, thumb_path FROM read_parquet({quote(cache)})"
-    if cache.exists() and (read_schema(cache).metadata or {}).get(_FINGERPRINT) == fingerprint.encode():
-        return cached
-    try:
-        import pyarrow.parquet as pq
-
-        with scratch(home) as db:
-            table = db.sql(sql).to_arrow_table()
-        with atomic_path(cache) as tmp:
-            pq.write_table(table.replace_schema_metadata({_FINGERPRINT: fingerprint.encode()}), tmp, compression="lz4")
-    except OSError:  # a read-only home: the derivation itself, every time
-        return sql
-    return cached
 
 
 def fetch(home: C2cHome, sql: str, parameters: list | None = None) -> pa.Table:
@@ -98,7 +70,7 @@ CACHED_POSTS = ["post_id", "source", "scrape_date", "content_hash", "price_usd",
 _FINGERPRINT = b"c2c_posts_fingerprint"
 
 
-def _posts_fingerprint(home: C2cHome, assets: tuple[str, ...] = ("posts",)) -> str | None:
+def _posts_fingerprint(home: C2cHome) -> str | None:
     import hashlib
     import json
 
@@ -107,8 +79,7 @@ def _posts_fingerprint(home: C2cHome, assets: tuple[str, ...] = ("posts",)) -> s
 
     if not is_local(home.lake) or not is_local(home.indexes):
         return None
-    files = [(str(path), path.stat().st_size, path.stat().st_mtime_ns)
-             for asset in assets for path in sorted((home.lake / asset).glob(f"*/{PART_NAME}"))]
+    files = [(str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in sorted((home.lake / "posts").glob(f"*/{PART_NAME}"))]
     return hashlib.blake2b(json.dumps(files).encode(), digest_size=16).hexdigest()
 
 
