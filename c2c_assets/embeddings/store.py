@@ -113,6 +113,22 @@ def same_vector_sql(a: str, b: str) -> str:
     return f"{a}.post_id = {b}.post_id AND {a}.content_hash = {b}.content_hash AND {a}.fingerprint IS NOT DISTINCT FROM {b}.fingerprint"
 
 
+def never_null(home: C2cHome, encoder: str, column: str) -> bool:
+    """Whether the footers of every partition of ``encoder`` say no row lacks its ``column`` (the null count of a
+    list column's values counts the null lists): then ``current_vectors_sql(..., may_be_null=False)`` need not read
+    the vectors to filter them, and a query of the ids alone does not read them."""
+    from c2c_assets.storage import parquet_file
+
+    for path in encoder_files(home, encoder):
+        meta = parquet_file(path).metadata
+        leaf = [i for i in range(meta.num_columns) if meta.schema.column(i).path.startswith(f"{column}.")]
+        for group in range(meta.num_row_groups):
+            stats = meta.row_group(group).column(leaf[0]).statistics if leaf else None
+            if stats is None or not stats.has_null_count or stats.null_count:
+                return False
+    return True
+
+
 def current_vectors_sql(home: C2cHome, encoder: str, column: str = "vector", *, may_be_null: bool = True) -> str | None:
     """``post_id, content_hash, fingerprint, text_predicted, v`` of every current post's current ``column``
     (a side's vector) for one encoder, or None if the encoder has no partition or no file has that column.

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from c2c_assets.home import C2cHome
+from c2c_assets.neighbours import threads_for
 from c2c_assets.quality import state as S
 from c2c_assets.quality import thresholds as T
 from c2c_assets.quality.readers import NEIGHBOURS, read_neighbours
@@ -31,23 +32,6 @@ def release_cached_memory() -> None:
     libc = ctypes.util.find_library("c")
     if libc and hasattr(ctypes.CDLL(libc), "malloc_trim"):  # glibc only
         ctypes.CDLL(libc).malloc_trim(0)
-
-
-def _no_null_vectors(home: C2cHome, encoder: str) -> bool:
-    """Whether the footers of every partition of ``encoder`` say no row lacks its ``vector`` (the null count of
-    a list column's values counts the null lists): then the current-vectors SQL need not read the vectors to
-    filter them, and the ids are read without them."""
-    from c2c_assets.embeddings.store import encoder_files
-    from c2c_assets.storage import parquet_file
-
-    for path in encoder_files(home, encoder):
-        meta = parquet_file(path).metadata
-        leaf = [i for i in range(meta.num_columns) if meta.schema.column(i).path.startswith("vector.")]
-        for group in range(meta.num_row_groups):
-            stats = meta.row_group(group).column(leaf[0]).statistics if leaf else None
-            if stats is None or not stats.has_null_count or stats.null_count:
-                return False
-    return True
 
 
 def _vector_ids(home: C2cHome, sql: str) -> pa.Table:
@@ -115,12 +99,12 @@ def _neighbour_table(post_ids: pa.Array, keys: pa.Array, alive: np.ndarray, rows
 def build_post_neighbours(home: C2cHome, encoder: str, k: int = T.POST_NEIGHBOURS) -> dict[str, Any]:
     """The ``k`` nearest current posts of every current post (cosine of the post vectors), updated from the
     stored table and index where nothing forces a rebuild (``post_knn``)."""
-    from c2c_assets.embeddings.store import current_vectors_sql, encoder_files
+    from c2c_assets.embeddings.store import current_vectors_sql, encoder_files, never_null
     from c2c_assets.quality import post_knn as K
     from c2c_assets.storage import read_schema
 
     release_cached_memory()  # this step holds every vector, the index and the table at once: the group's peak
-    sql = current_vectors_sql(home, encoder, "vector", may_be_null=not _no_null_vectors(home, encoder))
+    sql = current_vectors_sql(home, encoder, "vector", may_be_null=not never_null(home, encoder, "vector"))
     ids = None if sql is None else _vector_ids(home, sql)
     if ids is None or ids.num_rows == 0:
         raise ValueError(f"encoder {encoder!r} has no current vectors: run `c2c embed -e {encoder}` first")
@@ -196,7 +180,7 @@ def _update_neighbours(home: C2cHome, sql: str, ids: pa.Table, old: pa.Table, in
     if m:
         dates = pc.unique(ids.filter(pc.is_in(ids.column("post_id"), fresh)).column("scrape_date"))
         vectors = _vectors_of(home, sql, fresh, dates)
-        with K.threads_for(m):
+        with threads_for(m):
             index.add(vectors)
     alive = np.concatenate([alive, np.ones(m, bool)])
     dead = ~alive
@@ -205,13 +189,13 @@ def _update_neighbours(home: C2cHome, sql: str, ids: pa.Table, old: pa.Table, in
     version = np.concatenate([version, np.full(m, run)])
     searched = m
     if m:
-        with K.threads_for(m):
+        with threads_for(m):
             found = K.search(index, vectors, K.REVERSE_K, new_rows, dead)
         lists[new_rows], sims[new_rows] = found.rows[:, :k], found.similarity[:, :k]
     # Lists that hold a replaced vector: searched again.
     stale = np.flatnonzero(alive[:n_old] & np.isin(lists[:n_old], died).any(axis=1)) if died.size else np.zeros(0, np.int64)
     if stale.size:
-        with K.threads_for(stale.size):
+        with threads_for(stale.size):
             again = K.search(index, index.reconstruct_batch(stale), k, stale, dead)
         lists[stale], sims[stale] = again.rows, again.similarity
         version[stale] = run

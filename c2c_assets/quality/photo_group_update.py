@@ -26,7 +26,7 @@ from c2c_assets.quality import thresholds as T
 from c2c_assets.quality.lake_io import current_photos_sql, current_posts, publish, read, table_file
 from c2c_assets.quality.photo_groups import EXACT_ROWS, NPROBE, binary_index, components, near_pairs
 from c2c_assets.quality.photos import colour_layouts, hash_codes
-from c2c_assets.quality.post_knn import threads_for
+from c2c_assets.neighbours import threads_for
 from c2c_assets.quality.schema import PHOTO_GROUPS
 from c2c_assets.warehouse import lake_relation, scratch
 
@@ -166,8 +166,7 @@ def _load_order(home: C2cHome) -> pa.Array | None:
 def _save_order(home: C2cHome, order: pa.Array, run: int, *, full: bool) -> None:
     """The index's codes only grow at the end: a day appends its rows as a delta (``layers``), not the 2M again."""
     table = pa.table({"row": pa.array(np.arange(len(order), dtype=np.int64)), "sha256": order})
-    before = 0 if full else layers.layered_rows(_order_file(home))
-    stored = 0 if full else before[0] + before[1]
+    stored = 0 if full else sum(layers.layered_rows(_order_file(home)))
     layers.publish(_order_file(home), table, run, "row", None if full or not stored else table.slice(stored))
 
 

@@ -24,8 +24,6 @@ or when too many rows are dead (``MAX_DEAD_SHARE``).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,28 +39,6 @@ REBUILD_GROWTH = 2.0  # an IVF trained on n vectors is rebuilt past REBUILD_GROW
 MAX_DEAD_SHARE = 0.1
 FULL_ABOVE_SHARE = 0.5  # more new or changed vectors than this share: rebuilt (as cheap, and a new encoder version)
 _TRAIN_PER_LIST = 32
-
-
-# Below this many vectors to add or search, FAISS runs on one thread: a day's few thousand queries take
-# milliseconds, and on a shared 2-core machine a second OpenMP thread can wait for a core far longer (measured
-# under load: adding a day's 6,600 codes to a 400K binary index, 2.6 s on 2 threads, 0.03 s on 1).
-SMALL_WORK = 50_000
-
-
-@contextmanager
-def threads_for(work: int) -> Iterator[None]:
-    """FAISS's OpenMP threads for ``work`` vectors: one below ``SMALL_WORK``, as set otherwise."""
-    import faiss
-
-    if work >= SMALL_WORK:
-        yield
-        return
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    try:
-        yield
-    finally:
-        faiss.omp_set_num_threads(before)
 
 
 def index_kind(n: int, dim: int) -> str:

@@ -140,21 +140,16 @@ class LoadedIndex:
         return [column.chunk(c)[p - starts[c]].as_py() for p, c in zip(positions, chunks.tolist(), strict=True)]
 
     def search(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        import faiss
+        from c2c_assets.neighbours import threads_for
 
         k = min(k, self.index.ntotal)
         query = np.ascontiguousarray(vector.reshape(1, -1), dtype=np.float32)
         # One query on one thread: OpenMP's start-up costs more than it saves (flat, 20,000 x 384, 2 cores:
         # 1.2 ms against 12-16 ms). The setting is this thread's own, and is put back.
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
-        try:
-            with self._lock:
-                if self.meta["kind"] == "hnsw":
-                    self.index.hnsw.efSearch = max(self.meta["params"]["efSearch"], k)
-                return self.index.search(query, k)
-        finally:
-            faiss.omp_set_num_threads(threads)
+        with threads_for(1), self._lock:
+            if self.meta["kind"] == "hnsw":
+                self.index.hnsw.efSearch = max(self.meta["params"]["efSearch"], k)
+            return self.index.search(query, k)
 
 
 def load_index(home: C2cHome, encoder: str, side: str) -> LoadedIndex:

@@ -9,14 +9,10 @@ import shutil
 
 import pytest
 
-from c2c_assets.home import C2cHome
 from c2c_assets.quality import state
 from c2c_assets.quality.lake_io import read
-from c2c_assets.runner import materialize
-from c2c_assets.sample import generate_sample
-from c2c_assets_tests.fixtures import embed, ingest
+from c2c_assets_tests.quality.group_runs import DAYS, add_days, run_group, sample_lake
 
-DAYS = ["2024-03-01", "2024-03-02", "2024-03-03"]
 KEYS = {
     "photo_groups": (None, ["sha256"], ["group_id", "sha256", "group_photos", "group_posts", "group_items", "stock", "first_seen"]),
     "post_flags": (None, ["post_id", "flag"], ["post_id", "flag", "score", "detail"]),
@@ -25,13 +21,7 @@ KEYS = {
 
 
 def _run(home, instance):  # noqa: ANN001, ANN202
-    from c2c_assets.defs.quality import assets as q
-
-    every = materialize(home, [q.photo_hashes, q.photo_groups, q.each_photo_in_one_group, q.post_flags], instance=instance)
-    assert every.success, every.failure
-    per_encoder = materialize(home, [q.post_neighbours, q.repost_groups, q.one_repost_group_per_post], partition_key="default", instance=instance)
-    assert per_encoder.success, per_encoder.failure
-    return {**every.metadata, **per_encoder.metadata}
+    return run_group(home, instance)
 
 
 def _tables(home):  # noqa: ANN001, ANN202
@@ -46,16 +36,11 @@ def _tables(home):  # noqa: ANN001, ANN202
 def runs(tmp_path_factory):
     import dagster as dg
 
-    root = tmp_path_factory.mktemp("quality-incremental")
-    inbox, home = root / "inbox", C2cHome(root / "home").ensure()
-    generate_sample(inbox, n_posts=120)
+    inbox, home = sample_lake(tmp_path_factory.mktemp("quality-incremental"))
     with dg.instance_for_test() as instance:
-        for day in DAYS[:2]:
-            ingest(home, inbox, instance, day)
-            embed(home, instance, "default", day)
+        add_days(home, inbox, instance, DAYS[:2])
         first = _run(home, instance)
-        ingest(home, inbox, instance, DAYS[2])
-        embed(home, instance, "default", DAYS[2])
+        add_days(home, inbox, instance, DAYS[2:])
         nightly = _run(home, instance)
         updated = _tables(home)
         idle = _run(home, instance)  # nothing new: an update that changes nothing

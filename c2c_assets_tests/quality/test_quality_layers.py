@@ -13,12 +13,9 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from c2c_assets.home import C2cHome
 from c2c_assets.quality import layers, state
 from c2c_assets.quality.lake_io import read, table_file
-from c2c_assets.runner import materialize
-from c2c_assets.sample import generate_sample
-from c2c_assets_tests.fixtures import embed, ingest
+from c2c_assets_tests.quality.group_runs import DAYS, add_days, run_group, sample_lake
 
 SCHEMA = pa.schema([("post_id", pa.string()), ("flag", pa.string()), ("score", pa.float64())])
 
@@ -77,7 +74,6 @@ def test_publish_compacts_past_the_share(tmp_path, monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------- real runs
-DAYS = ["2024-03-01", "2024-03-02", "2024-03-03"]
 LAYERED = {"photo_hashes": None, "photo_groups": None, "post_flags": None, "post_neighbours": "default"}
 COMPARED = {
     "photo_hashes": (["sha256"], ["sha256", "status", "phash", "dhash", "width", "height"]),
@@ -87,14 +83,7 @@ COMPARED = {
 
 
 def _run(home, instance):  # noqa: ANN001, ANN202
-    from c2c_assets.defs.quality import assets as q
-
-    every = materialize(home, [q.photo_hashes, q.photo_groups, q.each_photo_in_one_group, q.post_flags], instance=instance)
-    assert every.success, every.failure
-    per_encoder = materialize(home, [q.post_neighbours, q.repost_groups, q.one_repost_group_per_post, q.post_scores],
-                              partition_key="default", instance=instance)
-    assert per_encoder.success, per_encoder.failure
-    return {**every.metadata, **per_encoder.metadata}
+    return run_group(home, instance, scores=True)
 
 
 def _tables(home):  # noqa: ANN001, ANN202
@@ -117,18 +106,13 @@ def _tables(home):  # noqa: ANN001, ANN202
 def days(tmp_path_factory):
     import dagster as dg
 
-    root = tmp_path_factory.mktemp("quality-layers")
-    inbox, home = root / "inbox", C2cHome(root / "home").ensure()
-    generate_sample(inbox, n_posts=120)
+    inbox, home = sample_lake(tmp_path_factory.mktemp("quality-layers"))
     with dg.instance_for_test() as instance, pytest.MonkeyPatch.context() as patch:
         patch.setattr(layers, "COMPACT_SHARE", 100.0)  # a small sample's day is more than 10% of it: keep the deltas
-        for day in DAYS[:2]:
-            ingest(home, inbox, instance, day)
-            embed(home, instance, "default", day)
+        add_days(home, inbox, instance, DAYS[:2])
         _run(home, instance)
         bases = {name: table_file(home, name, enc).read_bytes() for name, enc in LAYERED.items()}
-        ingest(home, inbox, instance, DAYS[2])
-        embed(home, instance, "default", DAYS[2])
+        add_days(home, inbox, instance, DAYS[2:])
         nightly = _run(home, instance)
         after = {name: (table_file(home, name, enc).read_bytes(), layers.delta_files(table_file(home, name, enc))) for name, enc in LAYERED.items()}
         updated = _tables(home)
